@@ -1,0 +1,99 @@
+//! History events: the append-only record of an execution.
+
+use crate::{ExecutionId, Failure, Json, RuntimeStatus, ScheduleId, Timestamp};
+use serde::{Deserialize, Serialize};
+
+/// One entry of an execution's history.
+///
+/// A history is a sequence of episodes. Each episode starts with
+/// `OrchestratorStarted` (whose timestamp is the orchestration's current time for
+/// the episode), then the events that arrived (`ExecutionStarted`, completions,
+/// fired timers, raised events), then what the code scheduled in response
+/// (`TaskScheduled`, `TimerCreated`), and ends with `OrchestratorCompleted`.
+/// `ExecutionCompleted` closes the history.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEvent {
+    pub timestamp: Timestamp,
+    #[serde(flatten)]
+    pub kind: EventKind,
+}
+
+/// What happened. Serialized with an explicit `type` tag; the stored format is
+/// documented in `docs/history-format.md` and only ever extended.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all_fields = "camelCase")]
+pub enum EventKind {
+    /// Start of an episode; its timestamp is the orchestration time for the episode.
+    OrchestratorStarted,
+    /// End of an episode: everything before it was committed together.
+    OrchestratorCompleted,
+    /// The execution began with this orchestrator, input and component version.
+    ExecutionStarted {
+        name: String,
+        input: Json,
+        execution_id: ExecutionId,
+        /// Content digest of the component the execution runs on.
+        component: String,
+    },
+    /// The code scheduled activity `name`.
+    TaskScheduled { id: ScheduleId, name: String, input: Json },
+    /// Activity `scheduled_id` returned a result.
+    TaskCompleted { scheduled_id: ScheduleId, result: Json },
+    /// Activity `scheduled_id` failed.
+    TaskFailed { scheduled_id: ScheduleId, failure: Failure },
+    /// The code created a durable timer due at `fire_at`.
+    TimerCreated { id: ScheduleId, fire_at: Timestamp },
+    /// Timer `timer_id` fired.
+    TimerFired { timer_id: ScheduleId, fire_at: Timestamp },
+    /// External event `name` arrived with `input`.
+    EventRaised { name: String, input: Json },
+    /// The execution finished: `Completed` with `result`, or `Failed` with `failure`.
+    ExecutionCompleted {
+        status: RuntimeStatus,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        result: Option<Json>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        failure: Option<Failure>,
+    },
+}
+
+impl EventKind {
+    /// The event's type name, as shown in `historyEvents`.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            EventKind::OrchestratorStarted => "OrchestratorStarted",
+            EventKind::OrchestratorCompleted => "OrchestratorCompleted",
+            EventKind::ExecutionStarted { .. } => "ExecutionStarted",
+            EventKind::TaskScheduled { .. } => "TaskScheduled",
+            EventKind::TaskCompleted { .. } => "TaskCompleted",
+            EventKind::TaskFailed { .. } => "TaskFailed",
+            EventKind::TimerCreated { .. } => "TimerCreated",
+            EventKind::TimerFired { .. } => "TimerFired",
+            EventKind::EventRaised { .. } => "EventRaised",
+            EventKind::ExecutionCompleted { .. } => "ExecutionCompleted",
+        }
+    }
+
+    /// The schedule ID of a scheduling event (`TaskScheduled`, `TimerCreated`).
+    pub fn scheduled(&self) -> Option<ScheduleId> {
+        match self {
+            EventKind::TaskScheduled { id, .. } | EventKind::TimerCreated { id, .. } => Some(*id),
+            _ => None,
+        }
+    }
+
+    /// A one-line description for error messages, e.g. `TaskScheduled #2 'SayHello'`.
+    pub fn describe(&self) -> String {
+        match self {
+            EventKind::TaskScheduled { id, name, .. } => format!("TaskScheduled {id} '{name}'"),
+            EventKind::TimerCreated { id, fire_at } => format!("TimerCreated {id} due {fire_at}"),
+            other => other.type_name().to_owned(),
+        }
+    }
+}
+
+impl HistoryEvent {
+    pub fn new(timestamp: Timestamp, kind: EventKind) -> HistoryEvent {
+        HistoryEvent { timestamp, kind }
+    }
+}

@@ -1,0 +1,22 @@
+//! Weft's vocabulary, shared by every other crate: typed identifiers, JSON payloads,
+//! history events, inbox messages, runtime status and failures.
+//!
+//! Nothing here does I/O or knows about Wasm, redb or tokio. The replay engine
+//! (`weft-engine`) is a pure function over these types; the store serializes them;
+//! the server shows them to users.
+
+mod failure;
+mod history;
+mod ids;
+mod json;
+mod message;
+mod status;
+mod time;
+
+pub use failure::Failure;
+pub use history::{EventKind, HistoryEvent};
+pub use ids::{ExecutionId, InstanceId, InstanceIdError, ScheduleId};
+pub use json::{Json, JsonError};
+pub use message::Message;
+pub use status::RuntimeStatus;
+pub use time::Timestamp;

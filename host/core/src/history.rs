@@ -36,15 +36,28 @@ pub enum EventKind {
         component: String,
     },
     /// The code scheduled activity `name`.
-    TaskScheduled { id: ScheduleId, name: String, input: Json },
+    TaskScheduled {
+        id: ScheduleId,
+        name: String,
+        input: Json,
+    },
     /// Activity `scheduled_id` returned a result.
-    TaskCompleted { scheduled_id: ScheduleId, result: Json },
+    TaskCompleted {
+        scheduled_id: ScheduleId,
+        result: Json,
+    },
     /// Activity `scheduled_id` failed.
-    TaskFailed { scheduled_id: ScheduleId, failure: Failure },
+    TaskFailed {
+        scheduled_id: ScheduleId,
+        failure: Failure,
+    },
     /// The code created a durable timer due at `fire_at`.
     TimerCreated { id: ScheduleId, fire_at: Timestamp },
     /// Timer `timer_id` fired.
-    TimerFired { timer_id: ScheduleId, fire_at: Timestamp },
+    TimerFired {
+        timer_id: ScheduleId,
+        fire_at: Timestamp,
+    },
     /// External event `name` arrived with `input`.
     EventRaised { name: String, input: Json },
     /// The execution finished: `Completed` with `result`, or `Failed` with `failure`.

@@ -20,7 +20,9 @@ pub enum InstanceIdError {
     TooLong(usize),
     #[error("instance ID must not start with '@' (reserved for entities)")]
     StartsWithAt,
-    #[error("instance ID must not contain {0:?}: '/', '\\', '#', '?' and control characters are not allowed")]
+    #[error(
+        "instance ID must not contain {0:?}: '/', '\\', '#', '?' and control characters are not allowed"
+    )]
     ForbiddenChar(char),
 }
 
@@ -118,17 +120,27 @@ mod tests {
     fn generated_ids_are_32_lowercase_hex() {
         let id = InstanceId::generate();
         assert_eq!(id.as_str().len(), 32);
-        assert!(id.as_str().chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            id.as_str()
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
     }
 
     #[test]
     fn each_rule_is_named() {
         assert_eq!(InstanceId::new(""), Err(InstanceIdError::Empty));
-        assert_eq!(InstanceId::new("x".repeat(257)), Err(InstanceIdError::TooLong(257)));
+        assert_eq!(
+            InstanceId::new("x".repeat(257)),
+            Err(InstanceIdError::TooLong(257))
+        );
         assert!(InstanceId::new("x".repeat(256)).is_ok());
         assert_eq!(InstanceId::new("@e"), Err(InstanceIdError::StartsWithAt));
         for c in ['/', '\\', '#', '?', '\n', '\u{7f}'] {
-            assert_eq!(InstanceId::new(format!("a{c}b")), Err(InstanceIdError::ForbiddenChar(c)));
+            assert_eq!(
+                InstanceId::new(format!("a{c}b")),
+                Err(InstanceIdError::ForbiddenChar(c))
+            );
         }
         assert!(InstanceId::new("order-42:eu west").is_ok());
     }

@@ -19,12 +19,18 @@ pub struct Message {
 impl Message {
     /// A message for any execution (start requests and external events).
     pub fn new(event: HistoryEvent) -> Message {
-        Message { execution: None, event }
+        Message {
+            execution: None,
+            event,
+        }
     }
 
     /// A message that belongs to `execution` (activity results, fired timers).
     pub fn for_execution(execution: ExecutionId, event: HistoryEvent) -> Message {
-        Message { execution: Some(execution), event }
+        Message {
+            execution: Some(execution),
+            event,
+        }
     }
 
     pub fn kind(&self) -> &EventKind {

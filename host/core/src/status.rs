@@ -72,7 +72,10 @@ impl FromStr for RuntimeStatus {
             .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
             .ok_or_else(|| {
                 let names: Vec<_> = RuntimeStatus::ALL.iter().map(|s| s.as_str()).collect();
-                format!("unknown runtime status '{s}'; expected one of {}", names.join(", "))
+                format!(
+                    "unknown runtime status '{s}'; expected one of {}",
+                    names.join(", ")
+                )
             })
     }
 }

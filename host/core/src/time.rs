@@ -13,7 +13,9 @@ pub struct Timestamp(pub u64);
 impl Timestamp {
     /// The host's wall clock now.
     pub fn now() -> Timestamp {
-        let d = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default();
+        let d = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default();
         Timestamp(d.as_millis() as u64)
     }
 
@@ -35,7 +37,10 @@ impl Timestamp {
     /// RFC 3339 with milliseconds, e.g. `2026-11-23T05:18:49.345Z`.
     pub fn to_rfc3339(self) -> String {
         let (y, mo, d, h, mi, s) = civil(self.0 / 1000);
-        format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z", self.0 % 1000)
+        format!(
+            "{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{:03}Z",
+            self.0 % 1000
+        )
     }
 
     /// RFC 3339 at second precision, as Durable Functions shows `createdTime`.
@@ -142,14 +147,29 @@ mod tests {
         let t = Timestamp(1_519_795_129_345);
         assert_eq!(t.to_rfc3339(), "2018-02-28T05:18:49.345Z");
         assert_eq!(t.to_rfc3339_seconds(), "2018-02-28T05:18:49Z");
-        assert_eq!(Timestamp::parse_rfc3339("2018-02-28T05:18:49.345Z"), Some(t));
-        assert_eq!(Timestamp::parse_rfc3339("2018-02-28T06:18:49.345+01:00"), Some(t));
-        assert_eq!(Timestamp::parse_rfc3339("1970-01-02"), Some(Timestamp(86_400_000)));
+        assert_eq!(
+            Timestamp::parse_rfc3339("2018-02-28T05:18:49.345Z"),
+            Some(t)
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("2018-02-28T06:18:49.345+01:00"),
+            Some(t)
+        );
+        assert_eq!(
+            Timestamp::parse_rfc3339("1970-01-02"),
+            Some(Timestamp(86_400_000))
+        );
     }
 
     #[test]
     fn rejects_garbage() {
-        for s in ["", "yesterday", "2018-13-01", "2018-02-28T25:00:00Z", "2018-02-28Tab:00"] {
+        for s in [
+            "",
+            "yesterday",
+            "2018-13-01",
+            "2018-02-28T25:00:00Z",
+            "2018-02-28Tab:00",
+        ] {
             assert_eq!(Timestamp::parse_rfc3339(s), None, "{s}");
         }
     }

@@ -1,1 +1,42 @@
+//! Weft's durable storage: instance rows, histories, inboxes, the activity
+//! queue, timers and components of a task hub, in one redb file.
+//!
+//! Everything that changes the store is an [`Op`]; [`Store::commit`] applies a
+//! batch of ops in one write transaction and fsyncs once, which is what makes a
+//! turn atomic and group commit cheap (DESIGN §3, §7). Ops validate before
+//! they write, so a rejected op ([`OpError`]) leaves nothing behind while the
+//! rest of its batch commits; a [`StoreError`] fails the whole batch.
+//!
+//! The store is synchronous. Async code writes through the [`Writer`] thread
+//! ([`WriterHandle::submit`]) and reads inside `spawn_blocking`.
+//!
+//! Where things are:
+//! - `records.rs`, `ops.rs`: the values the API takes and returns.
+//! - `store.rs`: opening, committing, reading. `query.rs`: listing instances.
+//! - `apply.rs`: what each op does inside a transaction, and index upkeep.
+//! - `tables.rs`, `hub.rs`: table names, key types, task-hub prefixes.
+//! - `codec.rs`, `wire.rs`: the versioned on-disk value format
+//!   (`docs/history-format.md`).
+//! - `writer.rs`: the group-commit thread.
+//! - `error.rs`: [`OpError`] (business outcome of one op) and [`StoreError`]
+//!   (storage failure).
 
+mod apply;
+mod codec;
+mod error;
+mod hub;
+mod ops;
+mod query;
+mod records;
+mod store;
+mod tables;
+mod wire;
+mod writer;
+
+pub use apply::OpResult;
+pub use error::{ErrorKind, OpError, StoreError};
+pub use hub::Hub;
+pub use ops::{Op, OpOutcome, TurnWrite};
+pub use records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};
+pub use store::{Store, StoreStats};
+pub use writer::{Writer, WriterHandle};

@@ -1,0 +1,170 @@
+//! The two error families of the store.
+//!
+//! [`OpError`] is a business outcome of one [`Op`](crate::Op): the caller asked
+//! for something the current state does not allow (start over a running
+//! instance, a turn computed from stale history, an event for a finished
+//! instance). It rejects that op alone; the other ops of the batch commit.
+//!
+//! [`StoreError`] is a storage failure (I/O, corruption, an unknown format
+//! version, a stopped writer). It fails the whole batch: nothing of it was
+//! committed. It is `Clone` (sources are shared through `Arc`) because the
+//! group-commit writer hands the same failure to every caller of a batch.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use weft_core::{ExecutionId, InstanceId, RuntimeStatus};
+
+/// Why one op was rejected. Nothing of a rejected op is written.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum OpError {
+    /// An instance with this ID exists and has not finished; it cannot be started again.
+    #[error(
+        "an instance with this ID already exists and is {0}; wait for it to finish or terminate it first"
+    )]
+    Conflict(RuntimeStatus),
+    /// No instance with this ID exists.
+    #[error("no instance with this ID exists")]
+    NotFound,
+    /// The instance has finished; it accepts no more messages.
+    #[error("the instance is {0} and accepts no more events")]
+    Gone(RuntimeStatus),
+    /// The turn was computed from a state that is no longer current (another turn
+    /// committed first, or the instance was restarted). Reload and run it again.
+    #[error(
+        "turn for instance '{instance}' is stale: it was computed from execution {expected_execution} \
+         with {expected_history_len} history events, the store has execution {found_execution} with \
+         {found_history_len}; reload the instance and run the turn again"
+    )]
+    Stale {
+        /// The instance the turn was for.
+        instance: InstanceId,
+        /// The execution the turn was computed from.
+        expected_execution: ExecutionId,
+        /// The history length the turn was computed from.
+        expected_history_len: u32,
+        /// The execution the store holds now.
+        found_execution: ExecutionId,
+        /// The history length the store holds now.
+        found_history_len: u32,
+    },
+    /// The op contradicts itself (a caller bug, e.g. a record whose `history_len`
+    /// does not account for the new events). Nothing was written.
+    #[error("invalid op: {0}")]
+    Invalid(String),
+}
+
+/// How a [`StoreError`] should be handled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// May succeed later without intervention (the file is locked by another
+    /// process that may exit). Retry with backoff.
+    Retryable,
+    /// Needs an operator: disk failure, corruption, a format this build cannot
+    /// read, a stopped writer. Restart the host or restore from backup.
+    Permanent,
+    /// The caller passed something the store cannot use (a malformed
+    /// continuation token). Report it to the user as bad input.
+    Caller,
+}
+
+/// A storage failure. When returned by a commit, nothing of the batch was written.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process (or another `Store` in this process) has the file open.
+    #[error(
+        "the store file {path} is already open in another process or handle; stop the other Weft \
+         host or point this one at a different store file"
+    )]
+    InUse {
+        /// The database file.
+        path: PathBuf,
+    },
+    /// The file could not be opened or created.
+    #[error(
+        "cannot open the store file {path}: {source}; check that the path is writable and the file \
+         is a Weft store"
+    )]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What redb reported.
+        source: Arc<redb::Error>,
+    },
+    /// A read or write failed in redb (usually I/O).
+    #[error(
+        "storage failure while {during}: {source}; check the disk, then restart the host (the store \
+         repairs itself on open)"
+    )]
+    Storage {
+        /// What the store was doing.
+        during: &'static str,
+        /// What redb reported.
+        source: Arc<redb::Error>,
+    },
+    /// A stored value carries a format version this build does not know.
+    #[error(
+        "{what} is stored in format version {found}, but this build of Weft reads versions up to \
+         {supported}; upgrade Weft to read this store"
+    )]
+    UnsupportedFormat {
+        /// What was being read (table and key).
+        what: String,
+        /// The version found.
+        found: u64,
+        /// The newest version this build reads.
+        supported: u64,
+    },
+    /// A stored value or index entry is not what the format says.
+    #[error("corrupt store: {what}: {detail}; restore the store file from a backup")]
+    Corrupt {
+        /// What was being read (table and key).
+        what: String,
+        /// What was wrong.
+        detail: String,
+    },
+    /// A continuation token that this store did not issue.
+    #[error(
+        "invalid continuation token {0:?}; start the listing again without a continuation token"
+    )]
+    BadContinuation(String),
+    /// The writer thread is gone (it panicked, or every handle was dropped).
+    #[error("the store writer thread has stopped; restart the host")]
+    WriterStopped,
+}
+
+impl StoreError {
+    /// How this failure should be handled.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            StoreError::InUse { .. } => ErrorKind::Retryable,
+            StoreError::BadContinuation(_) => ErrorKind::Caller,
+            StoreError::Open { .. }
+            | StoreError::Storage { .. }
+            | StoreError::UnsupportedFormat { .. }
+            | StoreError::Corrupt { .. }
+            | StoreError::WriterStopped => ErrorKind::Permanent,
+        }
+    }
+
+    pub(crate) fn corrupt(what: impl Into<String>, detail: impl Into<String>) -> StoreError {
+        StoreError::Corrupt {
+            what: what.into(),
+            detail: detail.into(),
+        }
+    }
+}
+
+/// Attaches "what the store was doing" to a redb error.
+pub(crate) trait During<T> {
+    fn during(self, during: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T, E: Into<redb::Error>> During<T> for Result<T, E> {
+    fn during(self, during: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| StoreError::Storage {
+            during,
+            source: Arc::new(e.into()),
+        })
+    }
+}

@@ -1,0 +1,124 @@
+//! Write operations: the only way to change the store.
+//!
+//! An [`Op`] is one logical change (start an instance, commit a turn, deliver
+//! an activity result...). [`Store::commit`](crate::Store::commit) applies a
+//! batch of ops in one write transaction, in order, so later ops see earlier
+//! ones. Each op first validates against the current state and only then
+//! writes, so an op rejected with an [`OpError`](crate::OpError) leaves no
+//! trace while its neighbours in the batch commit.
+
+use weft_core::{ExecutionId, HistoryEvent, InstanceId, Message};
+
+use crate::records::{ActivityWork, InstanceRecord, TimerEntry, TimerKey};
+
+/// One change to the store.
+#[derive(Clone, Debug)]
+pub enum Op {
+    /// Create (or replace a terminal) instance and put `start` in its inbox.
+    ///
+    /// An existing instance that is not terminal rejects it with
+    /// [`OpError::Conflict`](crate::OpError::Conflict). A terminal one is
+    /// replaced: its history, inbox and timers are deleted first. The record's
+    /// `history_len` must be 0.
+    CreateInstance {
+        /// The new instance row.
+        record: InstanceRecord,
+        /// The first inbox message (normally `ExecutionStarted`).
+        start: Message,
+    },
+    /// The whole effect of one orchestration turn.
+    Turn(TurnWrite),
+    /// An activity finished: delete work item `queue_seq` and append `message`
+    /// to its instance's inbox.
+    ///
+    /// A work item that is gone (the result was already committed) makes this
+    /// [`OpOutcome::Dropped`] with nothing written: duplicates from at-least-once
+    /// execution are dropped here. If the instance is gone, runs another
+    /// execution than the work item's (or `message.execution`), or is terminal,
+    /// the work item is deleted and nothing is appended: also `Dropped`.
+    CompleteActivity {
+        /// The work item's queue sequence number.
+        queue_seq: u64,
+        /// The result (`TaskCompleted` or `TaskFailed`).
+        message: Message,
+    },
+    /// A timer fired: delete the timer row and append `message` to the inbox,
+    /// with the drop rules of [`Op::CompleteActivity`].
+    FireTimer {
+        /// The timer's key.
+        key: TimerKey,
+        /// The `TimerFired` message.
+        message: Message,
+    },
+    /// Raise an external event: the instance must exist
+    /// ([`OpError::NotFound`](crate::OpError::NotFound)) and not be terminal
+    /// ([`OpError::Gone`](crate::OpError::Gone)).
+    RaiseEvent {
+        /// The target instance.
+        instance: InstanceId,
+        /// The `EventRaised` message.
+        message: Message,
+    },
+    /// Store component bytes under their content digest. Idempotent: an existing
+    /// digest is left as it is.
+    PutComponent {
+        /// The content digest (the key).
+        digest: String,
+        /// The component's bytes.
+        bytes: Vec<u8>,
+    },
+}
+
+/// The whole effect of one orchestration turn, fenced on the state it was
+/// computed from.
+#[derive(Clone, Debug)]
+pub struct TurnWrite {
+    /// The instance the turn ran for.
+    pub instance: InstanceId,
+    /// The execution the turn ran for; the record's must equal it, else
+    /// [`OpError::Stale`](crate::OpError::Stale).
+    pub expected_execution: ExecutionId,
+    /// The history length the turn started from; the record's must equal it,
+    /// else [`OpError::Stale`](crate::OpError::Stale).
+    pub expected_history_len: u32,
+    /// Appended at indexes `expected_history_len..`.
+    pub new_events: Vec<HistoryEvent>,
+    /// Inbox sequence numbers the turn consumed; deleted (missing ones are ignored).
+    pub consumed_inbox: Vec<u64>,
+    /// Replaces the instance row. Its `history_len` must equal
+    /// `expected_history_len + new_events.len()` and its execution must be
+    /// `expected_execution`, else [`OpError::Invalid`](crate::OpError::Invalid).
+    pub record: InstanceRecord,
+    /// Enqueued in order; each gets a fresh queue sequence number.
+    pub activities: Vec<ActivityWork>,
+    /// Inserted (a timer with the same instance and ID is replaced).
+    pub timers: Vec<TimerEntry>,
+    /// Deleted if present.
+    pub cancel_timers: Vec<TimerKey>,
+}
+
+/// What an accepted op did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OpOutcome {
+    /// Applied; nothing to report (`PutComponent`).
+    Done,
+    /// The instance was created; `start` went into its inbox at `inbox_seq`.
+    Created {
+        /// The start message's inbox sequence number.
+        inbox_seq: u64,
+    },
+    /// The message was appended to the inbox at `inbox_seq`.
+    Delivered {
+        /// The message's inbox sequence number.
+        inbox_seq: u64,
+    },
+    /// The message was not delivered (duplicate, old execution, finished
+    /// instance); any work item or timer it completed is gone.
+    Dropped,
+    /// The turn was committed; its activities got these queue sequence numbers,
+    /// in the order of [`TurnWrite::activities`].
+    TurnCommitted {
+        /// Queue sequence numbers of the enqueued activities.
+        activity_seqs: Vec<u64>,
+    },
+}

@@ -1,0 +1,274 @@
+//! The store: one redb file, one task hub's tables, synchronous reads and
+//! batched writes.
+//!
+//! All methods block on disk I/O. From async code, write only through the
+//! group-commit [`Writer`](crate::Writer) and read inside
+//! `tokio::task::spawn_blocking`; never call them on a tokio worker thread.
+//! Reads run concurrently with each other and with the writer (redb MVCC): a
+//! read sees the last committed batch.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use redb::{Database, DatabaseError, Durability, ReadableDatabase, ReadableTable};
+use weft_core::{HistoryEvent, InstanceId, Message, ScheduleId, Timestamp};
+
+use crate::apply::{OpResult, Sequences, apply};
+use crate::codec;
+use crate::error::{During, StoreError};
+use crate::hub::Hub;
+use crate::ops::Op;
+use crate::records::{ActivityWork, InstanceRecord, TimerEntry, TimerKey};
+use crate::tables::{LAYOUT_VERSION, META_FORMAT_VERSION, TableNames, WriteTables, read_table};
+
+/// Durable storage of one task hub: instance rows, histories, inboxes, the
+/// activity queue, timers and components, in one redb file.
+///
+/// `Store` is `Send + Sync`; share it as `Arc<Store>`.
+pub struct Store {
+    db: Arc<Database>,
+    hub: Hub,
+    names: TableNames,
+    commits: AtomicU64,
+    ops: AtomicU64,
+}
+
+/// Counters of what a [`Store`] has committed since it was opened.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Write transactions committed (each one fsync).
+    pub commits: u64,
+    /// Ops applied in those transactions (accepted or rejected).
+    pub ops: u64,
+}
+
+impl Store {
+    /// Opens the store file at `path`, creating it when absent, with the
+    /// [`Hub::DEFAULT`] task hub. Creates missing tables and records the format
+    /// version; refuses a file written in a newer format.
+    pub fn open(path: &Path) -> Result<Store, StoreError> {
+        let db = Database::create(path).map_err(|e| match e {
+            DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
+                path: path.to_owned(),
+            },
+            e => StoreError::Open {
+                path: path.to_owned(),
+                source: Arc::new(e.into()),
+            },
+        })?;
+        Store::open_hub(Arc::new(db), Hub::default_hub())
+    }
+
+    /// The hub `hub` over an open database: creates its tables and checks its
+    /// format version.
+    fn open_hub(db: Arc<Database>, hub: Hub) -> Result<Store, StoreError> {
+        const DURING: &str = "initialising the store";
+        let names = TableNames::new(&hub);
+        let txn = db.begin_write().during(DURING)?;
+        {
+            let mut tables = WriteTables::open(&txn, &names)?;
+            let version = tables
+                .meta
+                .get(META_FORMAT_VERSION)
+                .during(DURING)?
+                .map(|g| g.value());
+            match version {
+                None => {
+                    tables
+                        .meta
+                        .insert(META_FORMAT_VERSION, LAYOUT_VERSION)
+                        .during(DURING)?;
+                }
+                Some(v) if v <= LAYOUT_VERSION => {}
+                Some(v) => {
+                    return Err(StoreError::UnsupportedFormat {
+                        what: format!("task hub '{hub}'"),
+                        found: v,
+                        supported: LAYOUT_VERSION,
+                    });
+                }
+            }
+        }
+        txn.commit().during(DURING)?;
+        Ok(Store {
+            db,
+            hub,
+            names,
+            commits: AtomicU64::new(0),
+            ops: AtomicU64::new(0),
+        })
+    }
+
+    /// The task hub this store reads and writes.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// What this store has committed since it was opened.
+    pub fn stats(&self) -> StoreStats {
+        StoreStats {
+            commits: self.commits.load(Ordering::Relaxed),
+            ops: self.ops.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Applies `ops` in order in ONE write transaction and makes it durable
+    /// (fsync) before returning. Later ops see the effects of earlier ones.
+    ///
+    /// Returns one answer per op: an op rejected with an
+    /// [`OpError`](crate::OpError) wrote nothing; the others are committed. A
+    /// `StoreError` means nothing of the batch was committed.
+    pub fn commit(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError> {
+        if ops.is_empty() {
+            return Ok(Vec::new());
+        }
+        let count = ops.len() as u64;
+        let mut txn = self
+            .db
+            .begin_write()
+            .during("starting a write transaction")?;
+        txn.set_durability(Durability::Immediate)
+            .during("starting a write transaction")?;
+        let results = {
+            let mut tables = WriteTables::open(&txn, &self.names)?;
+            let mut seq = Sequences::load(&tables)?;
+            let results = ops
+                .into_iter()
+                .map(|op| apply(&mut tables, &mut seq, op))
+                .collect::<Result<Vec<_>, _>>()?;
+            seq.save(&mut tables)?;
+            results
+        };
+        txn.commit().during("committing a batch")?;
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.ops.fetch_add(count, Ordering::Relaxed);
+        Ok(results)
+    }
+
+    /// The instance's row, if it exists.
+    pub fn instance(&self, id: &InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
+        let txn = self.read()?;
+        let table = read_table(&txn, self.names.instances())?;
+        table
+            .get(id.as_str())
+            .during("reading an instance row")?
+            .map(|g| codec::decode_instance(g.value(), id.as_str()))
+            .transpose()
+    }
+
+    /// The instance's history, in order (empty when the instance does not exist).
+    pub fn history(&self, id: &InstanceId) -> Result<Vec<HistoryEvent>, StoreError> {
+        const DURING: &str = "reading a history";
+        let txn = self.read()?;
+        let table = read_table(&txn, self.names.history())?;
+        let key = id.as_str();
+        table
+            .range((key, 0)..=(key, u32::MAX))
+            .during(DURING)?
+            .map(|row| {
+                let (k, v) = row.during(DURING)?;
+                codec::decode_event(v.value(), key, k.value().1)
+            })
+            .collect()
+    }
+
+    /// The instance's inbox, oldest first, with each message's sequence number.
+    pub fn inbox(&self, id: &InstanceId) -> Result<Vec<(u64, Message)>, StoreError> {
+        const DURING: &str = "reading an inbox";
+        let txn = self.read()?;
+        let table = read_table(&txn, self.names.inbox())?;
+        let key = id.as_str();
+        table
+            .range((key, 0)..=(key, u64::MAX))
+            .during(DURING)?
+            .map(|row| {
+                let (k, v) = row.during(DURING)?;
+                let seq = k.value().1;
+                Ok((seq, codec::decode_message(v.value(), key, seq)?))
+            })
+            .collect()
+    }
+
+    /// Every non-empty inbox, grouped by instance (for startup recovery).
+    pub fn all_inboxes(&self) -> Result<Vec<(InstanceId, Vec<(u64, Message)>)>, StoreError> {
+        const DURING: &str = "reading all inboxes";
+        let txn = self.read()?;
+        let table = read_table(&txn, self.names.inbox())?;
+        let mut out: Vec<(InstanceId, Vec<(u64, Message)>)> = Vec::new();
+        for row in table.range::<(&str, u64)>(..).during(DURING)? {
+            let (k, v) = row.during(DURING)?;
+            let (id, seq) = k.value();
+            let message = codec::decode_message(v.value(), id, seq)?;
+            match out.last_mut() {
+                Some((last, messages)) if last.as_str() == id => messages.push((seq, message)),
+                _ => out.push((stored_id(id, "inbox")?, vec![(seq, message)])),
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every queued activity, in queue order (for startup recovery).
+    pub fn activity_queue(&self) -> Result<Vec<(u64, ActivityWork)>, StoreError> {
+        const DURING: &str = "reading the activity queue";
+        let txn = self.read()?;
+        let table = read_table(&txn, self.names.activities())?;
+        table
+            .range::<u64>(..)
+            .during(DURING)?
+            .map(|row| {
+                let (k, v) = row.during(DURING)?;
+                let seq = k.value();
+                Ok((seq, codec::decode_activity(v.value(), seq)?))
+            })
+            .collect()
+    }
+
+    /// Every pending timer, earliest first (for startup recovery).
+    pub fn timers(&self) -> Result<Vec<TimerEntry>, StoreError> {
+        const DURING: &str = "reading timers";
+        let txn = self.read()?;
+        let table = read_table(&txn, self.names.timers())?;
+        table
+            .range::<(u64, &str, u32)>(..)
+            .during(DURING)?
+            .map(|row| {
+                let (k, v) = row.during(DURING)?;
+                let (fire_at, id, timer_id) = k.value();
+                let value = codec::decode_timer(v.value(), id, timer_id)?;
+                Ok(TimerEntry {
+                    key: TimerKey {
+                        fire_at: Timestamp(fire_at),
+                        instance: stored_id(id, "timers")?,
+                        timer_id: ScheduleId(timer_id),
+                    },
+                    execution: value.execution,
+                })
+            })
+            .collect()
+    }
+
+    /// The component stored under `digest`, if any.
+    pub fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        let txn = self.read()?;
+        let table = read_table(&txn, self.names.components())?;
+        Ok(table
+            .get(digest)
+            .during("reading a component")?
+            .map(|g| g.value().to_vec()))
+    }
+
+    pub(crate) fn read(&self) -> Result<redb::ReadTransaction, StoreError> {
+        self.db.begin_read().during("starting a read transaction")
+    }
+
+    pub(crate) fn names(&self) -> &TableNames {
+        &self.names
+    }
+}
+
+/// An instance ID read from a key, re-validated.
+pub(crate) fn stored_id(id: &str, table: &str) -> Result<InstanceId, StoreError> {
+    InstanceId::new(id)
+        .map_err(|e| StoreError::corrupt(format!("{table} key '{id}'"), e.to_string()))
+}

@@ -1,0 +1,143 @@
+//! Group commit: one OS thread owns every write, so durability costs one fsync
+//! per batch rather than one per caller (DESIGN §3).
+//!
+//! Callers submit ops through a [`WriterHandle`] and await their own answers.
+//! The writer thread blocks for the first request, drains whatever else is
+//! already queued (up to [`Writer::MAX_BATCH_OPS`] ops), applies it all with one
+//! [`Store::commit`], and replies to each caller. Under load, requests queue
+//! while a commit runs, so batches grow with the load and the fsync rate stays
+//! flat.
+//!
+//! Requests travel over a std channel and replies over tokio oneshots, so the
+//! writer needs no runtime and callers need no blocking.
+
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+
+use tokio::sync::oneshot;
+
+use crate::apply::OpResult;
+use crate::error::StoreError;
+use crate::ops::Op;
+use crate::store::Store;
+
+type Reply = oneshot::Sender<Result<Vec<OpResult>, StoreError>>;
+
+struct Request {
+    ops: Vec<Op>,
+    reply: Reply,
+}
+
+/// The group-commit writer thread. See the module docs.
+pub struct Writer;
+
+impl Writer {
+    /// A batch stops taking queued requests once it holds this many ops (a
+    /// single larger request still goes in one batch of its own).
+    pub const MAX_BATCH_OPS: usize = 2048;
+
+    /// Starts the writer thread for `store` and returns the first handle.
+    ///
+    /// The thread ends when the last handle is dropped; dropping the last
+    /// handle waits for the batch in progress to commit.
+    pub fn spawn(store: Arc<Store>) -> WriterHandle {
+        let (tx, rx) = mpsc::channel::<Request>();
+        let thread = std::thread::Builder::new()
+            .name("weft-store-writer".into())
+            .spawn(move || run(&store, rx))
+            .expect("spawning the store writer thread");
+        WriterHandle {
+            tx,
+            _joiner: Arc::new(Joiner(Mutex::new(Some(thread)))),
+        }
+    }
+}
+
+fn run(store: &Store, rx: mpsc::Receiver<Request>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        let mut count = batch[0].ops.len();
+        while count < Writer::MAX_BATCH_OPS {
+            match rx.try_recv() {
+                Ok(request) => {
+                    count += request.ops.len();
+                    batch.push(request);
+                }
+                Err(_) => break,
+            }
+        }
+        let mut sizes = Vec::with_capacity(batch.len());
+        let mut ops = Vec::with_capacity(count);
+        let mut replies = Vec::with_capacity(batch.len());
+        for request in batch {
+            sizes.push(request.ops.len());
+            ops.extend(request.ops);
+            replies.push(request.reply);
+        }
+        match store.commit(ops) {
+            Ok(results) => {
+                let mut results = results.into_iter();
+                for (reply, size) in replies.into_iter().zip(sizes) {
+                    // A caller that stopped waiting just doesn't hear back; its ops are committed.
+                    let _ = reply.send(Ok(results.by_ref().take(size).collect()));
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, requests = replies.len(), "store batch failed");
+                for reply in replies {
+                    let _ = reply.send(Err(e.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// Joins the writer thread when the last handle goes.
+struct Joiner(Mutex<Option<JoinHandle<()>>>);
+
+impl Drop for Joiner {
+    fn drop(&mut self) {
+        let thread = self.0.get_mut().ok().and_then(Option::take);
+        if let Some(thread) = thread {
+            // Every sender is gone by now (the handle's `tx` field drops before
+            // its `_joiner` field), so the thread is finishing its last batch.
+            if thread.join().is_err() {
+                tracing::error!("the store writer thread panicked");
+            }
+        }
+    }
+}
+
+/// Submits ops to the writer thread. Cheap to clone; all clones feed one thread.
+#[derive(Clone)]
+pub struct WriterHandle {
+    // Field order matters: `tx` must drop before `_joiner` (see `Joiner`).
+    tx: mpsc::Sender<Request>,
+    _joiner: Arc<Joiner>,
+}
+
+impl WriterHandle {
+    /// Commits `op` (batched with whatever else is queued) and returns its
+    /// answer once it is durable.
+    pub async fn submit(&self, op: Op) -> Result<OpResult, StoreError> {
+        let mut results = self.submit_many(vec![op]).await?;
+        Ok(results.pop().expect("one answer per op"))
+    }
+
+    /// Commits `ops` in order, in one transaction (together with other callers'
+    /// ops), and returns one answer per op once they are durable.
+    pub async fn submit_many(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Request { ops, reply })
+            .map_err(|_| StoreError::WriterStopped)?;
+        answer.await.map_err(|_| StoreError::WriterStopped)?
+    }
+}
+
+impl std::fmt::Debug for WriterHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WriterHandle").finish_non_exhaustive()
+    }
+}

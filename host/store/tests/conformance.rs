@@ -1,0 +1,523 @@
+//! Conformance suite over the public API of the store, on a real redb file.
+//! Any future backend must pass the same cases.
+
+mod common;
+
+use common::*;
+use weft_core::{EventKind, RuntimeStatus, Timestamp};
+use weft_store::{
+    InstanceFilter, Op, OpError, OpOutcome, Store, StoreError, TimerEntry, TurnWrite,
+};
+
+use RuntimeStatus::*;
+
+#[test]
+fn create_conflict_and_replace_terminal() {
+    let (_dir, store) = fresh();
+    let a = id("a");
+
+    let Ok(OpOutcome::Created { inbox_seq }) = one(&store, create("a", "e1", 100)) else {
+        panic!("first create must succeed");
+    };
+    assert_eq!(store.instance(&a).unwrap().unwrap(), record("a", "e1", Pending, 100));
+    let inbox = store.inbox(&a).unwrap();
+    assert_eq!(inbox, vec![(inbox_seq, start_message("e1"))]);
+
+    // Not terminal: conflict, and nothing changes.
+    assert_eq!(one(&store, create("a", "e2", 200)), Err(OpError::Conflict(Pending)));
+    run_turn(&store, "a", 2, Running);
+    assert_eq!(one(&store, create("a", "e2", 200)), Err(OpError::Conflict(Running)));
+    let rec = store.instance(&a).unwrap().unwrap();
+    assert_eq!((rec.execution_id.0.as_str(), rec.status, rec.history_len), ("e1", Running, 2));
+    assert_eq!(store.inbox(&a).unwrap().len(), 1);
+
+    // Give it a timer, then finish it.
+    let mut t = turn(&rec, 1, Completed);
+    t.timers.push(timer("a", "e1", 1, 5_000));
+    one(&store, Op::Turn(t)).unwrap();
+    one(&store, Op::RaiseEvent { instance: a.clone(), message: event_raised("late") })
+        .unwrap_err();
+    assert_eq!(store.timers().unwrap().len(), 1);
+
+    // Terminal: replaced, with history, inbox and timers of the old run gone.
+    let Ok(OpOutcome::Created { inbox_seq: seq2 }) = one(&store, create("a", "e2", 300)) else {
+        panic!("create over a terminal instance must succeed");
+    };
+    assert!(seq2 > inbox_seq);
+    assert_eq!(store.instance(&a).unwrap().unwrap(), record("a", "e2", Pending, 300));
+    assert!(store.history(&a).unwrap().is_empty());
+    assert_eq!(store.inbox(&a).unwrap(), vec![(seq2, start_message("e2"))]);
+    assert!(store.timers().unwrap().is_empty());
+
+    // The indexes moved with the row: one entry, under the new status and time.
+    let all = list_all(&store, &InstanceFilter::default(), 10);
+    assert_eq!(all.len(), 1);
+    let completed = InstanceFilter { statuses: vec![Completed], ..Default::default() };
+    assert!(list_all(&store, &completed, 10).is_empty());
+    let pending = InstanceFilter { statuses: vec![Pending], ..Default::default() };
+    assert_eq!(list_all(&store, &pending, 10)[0].created, Timestamp(300));
+
+    // A create must not carry history.
+    let mut bad = record("b", "e1", Pending, 1);
+    bad.history_len = 3;
+    let op = Op::CreateInstance { record: bad, start: start_message("e1") };
+    assert!(matches!(one(&store, op), Err(OpError::Invalid(_))));
+    assert!(store.instance(&id("b")).unwrap().is_none());
+}
+
+#[test]
+fn turn_writes_everything_and_is_fenced() {
+    let (_dir, store) = fresh();
+    let a = id("a");
+    let Ok(OpOutcome::Created { inbox_seq: start_seq }) = one(&store, create("a", "e1", 100))
+    else {
+        panic!()
+    };
+    let raised = one(&store, Op::RaiseEvent { instance: a.clone(), message: event_raised("x") });
+    let Ok(OpOutcome::Delivered { inbox_seq: raised_seq }) = raised else { panic!() };
+
+    let rec = store.instance(&a).unwrap().unwrap();
+    let mut t = turn(&rec, 4, Running);
+    t.consumed_inbox = vec![start_seq];
+    t.activities = vec![work("a", "e1", 0), work("a", "e1", 1)];
+    t.timers = vec![timer("a", "e1", 2, 9_000)];
+    t.record.custom_status = Some(json(r#""working""#));
+    let expected_events = t.new_events.clone();
+    let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t.clone())) else {
+        panic!()
+    };
+    assert_eq!(activity_seqs.len(), 2);
+    assert!(activity_seqs[0] < activity_seqs[1]);
+
+    let after = store.instance(&a).unwrap().unwrap();
+    assert_eq!(after, t.record);
+    assert_eq!(store.history(&a).unwrap(), expected_events);
+    assert_eq!(store.inbox(&a).unwrap(), vec![(raised_seq, event_raised("x"))]);
+    let queue = store.activity_queue().unwrap();
+    assert_eq!(
+        queue,
+        vec![(activity_seqs[0], work("a", "e1", 0)), (activity_seqs[1], work("a", "e1", 1))]
+    );
+    assert_eq!(store.timers().unwrap(), vec![timer("a", "e1", 2, 9_000)]);
+
+    // Replaying the same turn (stale history length) is rejected and writes nothing.
+    let stale = one(&store, Op::Turn(t.clone()));
+    assert_eq!(
+        stale,
+        Err(OpError::Stale {
+            instance: a.clone(),
+            expected_execution: exec("e1"),
+            expected_history_len: 0,
+            found_execution: exec("e1"),
+            found_history_len: 4,
+        })
+    );
+    // Wrong execution: also stale.
+    let mut other = turn(&after, 1, Running);
+    other.expected_execution = exec("e0");
+    other.record.execution_id = exec("e0");
+    assert!(matches!(one(&store, Op::Turn(other)), Err(OpError::Stale { .. })));
+    // Unknown instance.
+    let mut ghost = turn(&after, 1, Running);
+    ghost.instance = id("ghost");
+    ghost.record.instance_id = id("ghost");
+    assert_eq!(one(&store, Op::Turn(ghost)), Err(OpError::NotFound));
+    // Self-contradicting turn: history_len does not match the new events.
+    let mut invalid = turn(&after, 2, Running);
+    invalid.record.history_len = 99;
+    assert!(matches!(one(&store, Op::Turn(invalid)), Err(OpError::Invalid(_))));
+    // A turn touching another instance's timer.
+    let mut foreign = turn(&after, 1, Running);
+    foreign.timers.push(timer("b", "e1", 1, 1));
+    assert!(matches!(one(&store, Op::Turn(foreign)), Err(OpError::Invalid(_))));
+
+    assert_eq!(store.instance(&a).unwrap().unwrap(), after);
+    assert_eq!(store.history(&a).unwrap().len(), 4);
+    assert_eq!(store.activity_queue().unwrap().len(), 2);
+    assert_eq!(store.timers().unwrap().len(), 1);
+    assert_eq!(store.inbox(&a).unwrap().len(), 1);
+
+    // The next turn appends after the first.
+    let next = run_turn(&store, "a", 3, Running);
+    assert_eq!(next.history_len, 7);
+    let history = store.history(&a).unwrap();
+    assert_eq!(history.len(), 7);
+    assert_eq!(history[..4], expected_events[..]);
+}
+
+#[test]
+fn activity_completion_is_deduplicated() {
+    let (_dir, store) = fresh();
+    let a = id("a");
+    one(&store, create("a", "e1", 1)).unwrap();
+    let rec = store.instance(&a).unwrap().unwrap();
+    let mut t = turn(&rec, 2, Running);
+    t.consumed_inbox = store.inbox(&a).unwrap().iter().map(|(s, _)| *s).collect();
+    t.activities = vec![work("a", "e1", 0)];
+    let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t)) else {
+        panic!()
+    };
+    let seq = activity_seqs[0];
+
+    let complete = || Op::CompleteActivity {
+        queue_seq: seq,
+        message: task_completed(Some("e1"), 0),
+    };
+    // Twice in one batch and once more later: delivered exactly once.
+    let results = store.commit(vec![complete(), complete()]).unwrap();
+    assert!(matches!(results[0], Ok(OpOutcome::Delivered { .. })));
+    assert_eq!(results[1], Ok(OpOutcome::Dropped));
+    assert_eq!(one(&store, complete()), Ok(OpOutcome::Dropped));
+
+    let inbox = store.inbox(&a).unwrap();
+    assert_eq!(inbox.len(), 1);
+    assert_eq!(inbox[0].1, task_completed(Some("e1"), 0));
+    assert!(store.activity_queue().unwrap().is_empty());
+}
+
+#[test]
+fn messages_for_an_old_execution_or_finished_instance_are_dropped() {
+    let (_dir, store) = fresh();
+    let a = id("a");
+    one(&store, create("a", "e1", 1)).unwrap();
+    let rec = store.instance(&a).unwrap().unwrap();
+    let mut t = turn(&rec, 2, Running);
+    t.activities = vec![work("a", "e1", 0), work("a", "e1", 1), work("a", "e1", 2)];
+    t.timers = vec![timer("a", "e1", 3, 50)];
+    let Ok(OpOutcome::TurnCommitted { activity_seqs: s }) = one(&store, Op::Turn(t)) else {
+        panic!()
+    };
+
+    // A result that names another execution than its work item's.
+    let mismatched = Op::CompleteActivity { queue_seq: s[0], message: task_completed(Some("e0"), 0) };
+    assert_eq!(one(&store, mismatched), Ok(OpOutcome::Dropped));
+    assert_eq!(store.activity_queue().unwrap().len(), 2, "the work item is consumed");
+
+    // The instance finishes: results for it are dropped, and the work item goes.
+    run_turn(&store, "a", 1, Failed);
+    let late = Op::CompleteActivity { queue_seq: s[1], message: task_completed(Some("e1"), 1) };
+    assert_eq!(one(&store, late), Ok(OpOutcome::Dropped));
+
+    // Restarted as e2: the old execution's result is dropped.
+    one(&store, create("a", "e2", 2)).unwrap();
+    let inbox_before = store.inbox(&a).unwrap();
+    let old = Op::CompleteActivity { queue_seq: s[2], message: task_completed(None, 2) };
+    assert_eq!(one(&store, old), Ok(OpOutcome::Dropped));
+    assert_eq!(store.inbox(&a).unwrap(), inbox_before);
+    assert!(store.activity_queue().unwrap().is_empty());
+
+    // A timer of e1 re-created under e2's name but fired for e1 is dropped too.
+    let rec = store.instance(&a).unwrap().unwrap();
+    let mut t = turn(&rec, 1, Running);
+    t.timers = vec![TimerEntry { key: timer_key("a", 3, 60), execution: exec("e2") }];
+    one(&store, Op::Turn(t)).unwrap();
+    let fired = Op::FireTimer { key: timer_key("a", 3, 60), message: timer_fired("e1", 3, 60) };
+    assert_eq!(one(&store, fired), Ok(OpOutcome::Dropped));
+    assert!(store.timers().unwrap().is_empty());
+    assert_eq!(store.inbox(&a).unwrap(), inbox_before);
+
+    // Work item of an instance that no longer exists at all.
+    let fired = Op::FireTimer { key: timer_key("zz", 1, 1), message: timer_fired("e1", 1, 1) };
+    assert_eq!(one(&store, fired), Ok(OpOutcome::Dropped));
+}
+
+#[test]
+fn timers_insert_cancel_fire() {
+    let (_dir, store) = fresh();
+    let a = id("a");
+    one(&store, create("a", "e1", 1)).unwrap();
+    one(&store, create("b", "e1", 1)).unwrap();
+    let rec = store.instance(&a).unwrap().unwrap();
+    let mut t = turn(&rec, 2, Running);
+    t.timers = vec![timer("a", "e1", 1, 300), timer("a", "e1", 2, 100), timer("a", "e1", 3, 200)];
+    one(&store, Op::Turn(t)).unwrap();
+    let rec_b = store.instance(&id("b")).unwrap().unwrap();
+    let mut t = turn(&rec_b, 2, Running);
+    t.timers = vec![timer("b", "e1", 1, 150)];
+    one(&store, Op::Turn(t)).unwrap();
+
+    let due: Vec<u64> = store.timers().unwrap().iter().map(|t| t.key.fire_at.0).collect();
+    assert_eq!(due, vec![100, 150, 200, 300], "timers are read in due order");
+
+    // Cancel one, and re-set another to a new due time.
+    let rec = store.instance(&a).unwrap().unwrap();
+    let mut t = turn(&rec, 1, Running);
+    t.cancel_timers = vec![timer_key("a", 3, 200), timer_key("a", 9, 1)];
+    t.timers = vec![timer("a", "e1", 1, 400)];
+    one(&store, Op::Turn(t)).unwrap();
+    let keys: Vec<(u64, String, u32)> = store
+        .timers()
+        .unwrap()
+        .into_iter()
+        .map(|t| (t.key.fire_at.0, t.key.instance.to_string(), t.key.timer_id.0))
+        .collect();
+    assert_eq!(
+        keys,
+        vec![(100, "a".into(), 2), (150, "b".into(), 1), (400, "a".into(), 1)]
+    );
+
+    // Fire: delivered once; a second fire and a fire of a cancelled timer drop.
+    let fire = || Op::FireTimer { key: timer_key("a", 2, 100), message: timer_fired("e1", 2, 100) };
+    assert!(matches!(one(&store, fire()), Ok(OpOutcome::Delivered { .. })));
+    assert_eq!(one(&store, fire()), Ok(OpOutcome::Dropped));
+    let cancelled =
+        Op::FireTimer { key: timer_key("a", 3, 200), message: timer_fired("e1", 3, 200) };
+    assert_eq!(one(&store, cancelled), Ok(OpOutcome::Dropped));
+    let inbox = store.inbox(&a).unwrap();
+    assert_eq!(inbox.last().unwrap().1, timer_fired("e1", 2, 100));
+    assert_eq!(
+        inbox.iter().filter(|(_, m)| matches!(m.kind(), EventKind::TimerFired { .. })).count(),
+        1
+    );
+    assert_eq!(store.timers().unwrap().len(), 2);
+}
+
+#[test]
+fn raise_event_needs_a_live_instance() {
+    let (_dir, store) = fresh();
+    let a = id("a");
+    let raise = |i: &str| Op::RaiseEvent { instance: id(i), message: event_raised("go") };
+    assert_eq!(one(&store, raise("a")), Err(OpError::NotFound));
+    one(&store, create("a", "e1", 1)).unwrap();
+    let Ok(OpOutcome::Delivered { inbox_seq }) = one(&store, raise("a")) else { panic!() };
+    assert_eq!(store.inbox(&a).unwrap().last().unwrap(), &(inbox_seq, event_raised("go")));
+    run_turn(&store, "a", 1, Suspended);
+    assert!(matches!(one(&store, raise("a")), Ok(OpOutcome::Delivered { .. })));
+    run_turn(&store, "a", 1, Terminated);
+    assert_eq!(one(&store, raise("a")), Err(OpError::Gone(Terminated)));
+    assert_eq!(store.inbox(&a).unwrap().len(), 3);
+}
+
+#[test]
+fn a_rejected_op_leaves_no_trace_while_its_neighbours_commit() {
+    let (_dir, store) = fresh();
+    one(&store, create("a", "e1", 1)).unwrap();
+    let a_before = store.instance(&id("a")).unwrap().unwrap();
+    let a_inbox = store.inbox(&id("a")).unwrap();
+    let stats_before = store.stats();
+
+    let mut stale = turn(&a_before, 3, Running);
+    stale.expected_history_len = 1;
+    stale.activities = vec![work("a", "e1", 0)];
+    stale.timers = vec![timer("a", "e1", 1, 10)];
+    let results = store
+        .commit(vec![
+            create("b", "e1", 2),
+            Op::RaiseEvent { instance: id("b"), message: event_raised("sees b") },
+            create("a", "e9", 3),
+            Op::Turn(stale),
+            Op::RaiseEvent { instance: id("nobody"), message: event_raised("x") },
+            create("c", "e1", 4),
+        ])
+        .unwrap();
+    assert!(matches!(results[0], Ok(OpOutcome::Created { .. })));
+    assert!(matches!(results[1], Ok(OpOutcome::Delivered { .. })), "ops see earlier ops");
+    assert_eq!(results[2], Err(OpError::Conflict(Pending)));
+    assert!(matches!(results[3], Err(OpError::Stale { .. })));
+    assert_eq!(results[4], Err(OpError::NotFound));
+    assert!(matches!(results[5], Ok(OpOutcome::Created { .. })));
+    assert_eq!(store.stats().commits, stats_before.commits + 1);
+
+    assert_eq!(store.instance(&id("a")).unwrap().unwrap(), a_before);
+    assert_eq!(store.inbox(&id("a")).unwrap(), a_inbox);
+    assert!(store.history(&id("a")).unwrap().is_empty());
+    assert!(store.activity_queue().unwrap().is_empty());
+    assert!(store.timers().unwrap().is_empty());
+    assert!(store.instance(&id("nobody")).unwrap().is_none());
+    assert_eq!(store.inbox(&id("b")).unwrap().len(), 2);
+    assert!(store.instance(&id("c")).unwrap().is_some());
+    let ids: Vec<String> = list_all(&store, &InstanceFilter::default(), 10)
+        .into_iter()
+        .map(|r| r.instance_id.to_string())
+        .collect();
+    assert_eq!(ids, ["a", "b", "c"]);
+}
+
+#[test]
+fn reopen_keeps_everything_and_sequences_keep_increasing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    let (inbox_max, activity_max, snapshot);
+    {
+        let store = Store::open(&path).unwrap();
+        one(&store, create("a", "e1", 1)).unwrap();
+        let rec = store.instance(&id("a")).unwrap().unwrap();
+        let mut t = turn(&rec, 3, Running);
+        t.activities = vec![work("a", "e1", 0)];
+        t.timers = vec![timer("a", "e1", 1, 77)];
+        let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t)) else {
+            panic!()
+        };
+        let Ok(OpOutcome::Delivered { inbox_seq }) =
+            one(&store, Op::RaiseEvent { instance: id("a"), message: event_raised("e") })
+        else {
+            panic!()
+        };
+        one(&store, Op::PutComponent { digest: "sha256:abc".into(), bytes: vec![0, 97, 115, 109] })
+            .unwrap();
+        (inbox_max, activity_max) = (inbox_seq, activity_seqs[0]);
+        snapshot = (
+            store.instance(&id("a")).unwrap(),
+            store.history(&id("a")).unwrap(),
+            store.all_inboxes().unwrap(),
+            store.activity_queue().unwrap(),
+            store.timers().unwrap(),
+        );
+        // Sanity: the store file is exclusively ours while open.
+        assert!(matches!(Store::open(&path), Err(StoreError::InUse { .. })));
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(store.instance(&id("a")).unwrap(), snapshot.0);
+    assert_eq!(store.history(&id("a")).unwrap(), snapshot.1);
+    assert_eq!(store.all_inboxes().unwrap(), snapshot.2);
+    assert_eq!(store.activity_queue().unwrap(), snapshot.3);
+    assert_eq!(store.timers().unwrap(), snapshot.4);
+    assert_eq!(store.component("sha256:abc").unwrap(), Some(vec![0, 97, 115, 109]));
+    assert_eq!(store.component("sha256:none").unwrap(), None);
+
+    let Ok(OpOutcome::Created { inbox_seq }) = one(&store, create("b", "e1", 2)) else { panic!() };
+    assert!(inbox_seq > inbox_max, "inbox seq {inbox_seq} repeats after reopen");
+    let rec = store.instance(&id("b")).unwrap().unwrap();
+    let mut t = turn(&rec, 1, Running);
+    t.activities = vec![work("b", "e1", 0)];
+    let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t)) else { panic!() };
+    assert!(activity_seqs[0] > activity_max, "activity seq repeats after reopen");
+}
+
+#[test]
+fn put_component_is_idempotent() {
+    let (_dir, store) = fresh();
+    let put = |b: &[u8]| Op::PutComponent { digest: "d".into(), bytes: b.to_vec() };
+    assert_eq!(one(&store, put(b"first")), Ok(OpOutcome::Done));
+    assert_eq!(one(&store, put(b"first")), Ok(OpOutcome::Done));
+    assert_eq!(store.component("d").unwrap().as_deref(), Some(&b"first"[..]));
+}
+
+#[test]
+fn all_inboxes_groups_by_instance() {
+    let (_dir, store) = fresh();
+    store
+        .commit(vec![
+            create("b", "e1", 1),
+            create("a", "e1", 1),
+            Op::RaiseEvent { instance: id("b"), message: event_raised("1") },
+            create("c", "e1", 1),
+        ])
+        .unwrap();
+    let rec = store.instance(&id("c")).unwrap().unwrap();
+    let mut t: TurnWrite = turn(&rec, 1, Running);
+    t.consumed_inbox = store.inbox(&id("c")).unwrap().iter().map(|(s, _)| *s).collect();
+    one(&store, Op::Turn(t)).unwrap();
+    let all = store.all_inboxes().unwrap();
+    let shape: Vec<(String, usize)> =
+        all.iter().map(|(i, m)| (i.to_string(), m.len())).collect();
+    assert_eq!(shape, vec![("a".into(), 1), ("b".into(), 2)]);
+    assert!(all[1].1[0].0 < all[1].1[1].0);
+}
+
+/// Pages through a listing, checking page sizes and that tokens end it.
+fn list_all(store: &Store, filter: &InstanceFilter, top: usize) -> Vec<weft_store::InstanceRecord> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (page, next) = store.list_instances(filter, top, token.as_deref()).unwrap();
+        assert!(page.len() <= top);
+        out.extend(page.iter().cloned());
+        match next {
+            Some(t) => {
+                assert_eq!(page.len(), top, "only a full page has a continuation");
+                token = Some(t);
+            }
+            None => return out,
+        }
+    }
+}
+
+#[test]
+fn list_instances_filters_and_pages() {
+    let (_dir, store) = fresh();
+    // 60 instances; created times repeat (ties are ordered by ID); statuses vary.
+    let statuses = [Pending, Running, Completed, Failed, Terminated, Suspended];
+    let mut expected = Vec::new();
+    let mut ops = Vec::new();
+    for i in 0..60u64 {
+        let name = format!("{}-{:02}", if i % 3 == 0 { "order" } else { "user" }, (i * 37) % 60);
+        let created = 1_000 + (i / 4) * 10;
+        ops.push(create(&name, "e1", created));
+        expected.push((created, name, statuses[i as usize % statuses.len()]));
+    }
+    store.commit(ops).unwrap();
+    for (_, name, status) in &expected {
+        if *status != Pending {
+            run_turn(&store, name, 1, *status);
+        }
+    }
+    expected.sort();
+
+    let keys = |records: Vec<weft_store::InstanceRecord>| -> Vec<(u64, String, RuntimeStatus)> {
+        records.into_iter().map(|r| (r.created.0, r.instance_id.to_string(), r.status)).collect()
+    };
+    let check = |filter: InstanceFilter| {
+        let want: Vec<_> = expected
+            .iter()
+            .filter(|(c, n, s)| {
+                filter.created_from.is_none_or(|t| *c >= t.0)
+                    && filter.created_to.is_none_or(|t| *c <= t.0)
+                    && (filter.statuses.is_empty() || filter.statuses.contains(s))
+                    && filter.id_prefix.as_deref().is_none_or(|p| n.starts_with(p))
+            })
+            .cloned()
+            .collect();
+        for top in [1, 7, 60, 100] {
+            assert_eq!(keys(list_all(&store, &filter, top)), want, "{filter:?} top {top}");
+        }
+        want.len()
+    };
+
+    assert_eq!(check(InstanceFilter::default()), 60);
+    assert_eq!(check(InstanceFilter { statuses: vec![Running], ..Default::default() }), 10);
+    assert_eq!(
+        check(InstanceFilter { statuses: vec![Failed, Running, Failed], ..Default::default() }),
+        20
+    );
+    let range = InstanceFilter {
+        created_from: Some(Timestamp(1_030)),
+        created_to: Some(Timestamp(1_080)),
+        ..Default::default()
+    };
+    assert_eq!(check(range.clone()), 24, "both ends inclusive");
+    assert_eq!(check(InstanceFilter { id_prefix: Some("order".into()), ..Default::default() }), 20);
+    let all_of_it = InstanceFilter {
+        statuses: vec![Completed, Pending, Suspended],
+        id_prefix: Some("user-".into()),
+        ..range
+    };
+    assert!(check(all_of_it) > 0);
+    assert_eq!(
+        check(InstanceFilter {
+            created_from: Some(Timestamp(5_000)),
+            ..Default::default()
+        }),
+        0
+    );
+    assert_eq!(
+        check(InstanceFilter {
+            created_from: Some(Timestamp(2)),
+            created_to: Some(Timestamp(1)),
+            ..Default::default()
+        }),
+        0
+    );
+
+    // A short page of a longer listing carries a token; a malformed token is a caller error.
+    let filter = InstanceFilter { statuses: vec![Running], ..Default::default() };
+    let (first, token) = store.list_instances(&filter, 3, None).unwrap();
+    assert_eq!(first.len(), 3);
+    assert!(token.is_some());
+
+    for bad in ["nonsense", "1zz", ""] {
+        let err = store.list_instances(&filter, 3, Some(bad)).unwrap_err();
+        assert!(matches!(err, StoreError::BadContinuation(_)), "{bad}: {err}");
+        assert_eq!(err.kind(), weft_store::ErrorKind::Caller);
+    }
+}

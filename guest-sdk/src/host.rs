@@ -1,0 +1,83 @@
+//! The seam between the SDK and the `orchestration` import.
+//!
+//! [`Host`] lists exactly what the WIT interface offers, with Rust types;
+//! [`WitHost`] forwards to the generated import functions. Everything above this
+//! file (contexts, tasks, combinators, retries) talks to `dyn Host`, so its logic
+//! is unit-tested natively against a scripted fake (`crate::testing`).
+
+use crate::bindings::weft::durable::orchestration as wit;
+use crate::{Failure, LogLevel};
+
+/// The result of a task as the host delivers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Outcome {
+    /// JSON text: an activity's result, `null` for a timer, an event's payload.
+    Completed(String),
+    /// The activity failed or the task was cancelled.
+    Failed(Failure),
+}
+
+/// The `orchestration` import. Handles are the host's `task-handle`s.
+pub(crate) trait Host {
+    fn instance_id(&self) -> String;
+    fn now(&self) -> u64;
+    fn is_replaying(&self) -> bool;
+    fn call_activity(&self, name: &str, input: &str) -> u32;
+    fn create_timer(&self, fire_at: u64) -> u32;
+    fn wait_for_event(&self, name: &str) -> u32;
+    fn cancel(&self, task: u32);
+    /// Blocks until one of `tasks` (non-empty) has an outcome; returns it.
+    fn wait_any(&self, tasks: &[u32]) -> (u32, Outcome);
+    fn set_custom_status(&self, status: Option<&str>) -> Result<(), String>;
+    fn log(&self, level: LogLevel, message: &str);
+}
+
+/// The real host, reached through the component's imports.
+pub(crate) struct WitHost;
+
+impl Host for WitHost {
+    fn instance_id(&self) -> String {
+        wit::instance_id()
+    }
+
+    fn now(&self) -> u64 {
+        wit::now()
+    }
+
+    fn is_replaying(&self) -> bool {
+        wit::is_replaying()
+    }
+
+    fn call_activity(&self, name: &str, input: &str) -> u32 {
+        wit::call_activity(name, input)
+    }
+
+    fn create_timer(&self, fire_at: u64) -> u32 {
+        wit::create_timer(fire_at)
+    }
+
+    fn wait_for_event(&self, name: &str) -> u32 {
+        wit::wait_for_event(name)
+    }
+
+    fn cancel(&self, task: u32) {
+        wit::cancel(task)
+    }
+
+    fn wait_any(&self, tasks: &[u32]) -> (u32, Outcome) {
+        let (handle, outcome) = wit::wait_any(tasks);
+        let outcome = match outcome {
+            wit::TaskOutcome::Completed(json) => Outcome::Completed(json),
+            wit::TaskOutcome::Failed(failure) => Outcome::Failed(failure.into()),
+        };
+        (handle, outcome)
+    }
+
+    fn set_custom_status(&self, status: Option<&str>) -> Result<(), String> {
+        wit::set_custom_status(status)
+    }
+
+    fn log(&self, level: LogLevel, message: &str) {
+        wit::log(level.into(), message)
+    }
+}

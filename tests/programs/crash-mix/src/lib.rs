@@ -1,0 +1,61 @@
+//! # Crash mix
+//!
+//! Orchestrators for crash-torture tests: long enough chains of activities and
+//! timers that a host killed at a random moment is caught mid-step, with
+//! results that make a lost or duplicated step visible.
+//!
+//! - `CrashMix` takes `{"steps": k, "timerMs": t}`; for `i` in `0..k` it calls
+//!   `Step(i)` (which returns `2 * i`) and then waits on a durable timer of `t`
+//!   ms. It returns the sum of the step results, `k * (k - 1)`.
+//! - `FanTimers` takes `n`; it schedules `n` timers of 100 ms and `n` `Step`
+//!   activities (inputs `0..n`) all at once, waits for all of them, and returns
+//!   the sum of the step results, `n * (n - 1)`.
+
+use serde::Deserialize;
+use std::time::Duration;
+use weft_sdk::prelude::*;
+
+/// The input of `CrashMix`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CrashMixInput {
+    steps: u64,
+    timer_ms: u64,
+}
+
+/// A chain of `Step` activities separated by durable timers.
+fn crash_mix(ctx: &OrchestrationContext, input: CrashMixInput) -> Result<u64, Failure> {
+    let mut sum = 0;
+    for i in 0..input.steps {
+        let r: u64 = ctx.call_activity("Step", i)?;
+        sum += r;
+        ctx.sleep(Duration::from_millis(input.timer_ms))?;
+    }
+    Ok(sum)
+}
+
+/// `n` timers and `n` activities in parallel.
+fn fan_timers(ctx: &OrchestrationContext, n: u64) -> Result<u64, Failure> {
+    let mut timers = Vec::new();
+    let mut steps: Vec<Task<u64>> = Vec::new();
+    for i in 0..n {
+        timers.push(ctx.timer(Duration::from_millis(100)));
+        steps.push(ctx.schedule_activity("Step", i));
+    }
+    let results = ctx.when_all(steps)?;
+    ctx.when_all(timers)?;
+    Ok(results.iter().sum())
+}
+
+/// Returns `2 * i`.
+fn step(i: u64) -> Result<u64, Failure> {
+    Ok(i * 2)
+}
+
+weft_sdk::export_component! {
+    orchestrators: {
+        "CrashMix" => crash_mix,
+        "FanTimers" => fan_timers,
+    },
+    activities: { "Step" => step },
+}

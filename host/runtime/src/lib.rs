@@ -1,1 +1,28 @@
+//! The Wasmtime embedding: everything that touches Wasm.
+//!
+//! - [`config`]: one [`wasmtime::Engine`] with a deterministic configuration.
+//! - [`component`]: load a component by content digest (compiled once, cached on
+//!   disk), list what it exports and which capabilities it imports.
+//! - [`orchestration`]: the host side of the `orchestration` interface — each call
+//!   goes to the replay engine ([`weft_engine::Replay`]).
+//! - [`guest`]: a running orchestrator kept in memory between turns ("hot"),
+//!   driven one turn at a time over a channel.
+//! - [`det_wasi`] and [`forbidden`]: the deterministic WASI orchestrators see;
+//!   files and sockets trap with an error that says to use an activity.
+//! - [`activity`]: activities run with ordinary, configured WASI.
+//!
+//! Nothing here knows about storage or HTTP: the server gives a turn its
+//! history and messages and commits what the turn returns.
 
+mod activity;
+mod bindings;
+mod component;
+mod config;
+mod det_wasi;
+mod forbidden;
+mod guest;
+mod orchestration;
+
+pub use activity::ActivityError;
+pub use component::{ComponentInfo, LoadError, LoadedComponent, Runtime, digest_of};
+pub use guest::{Guest, TurnError, TurnRequest, TurnResult};

@@ -1,0 +1,84 @@
+//! Activities: real work with ordinary WASI.
+//!
+//! Each call gets a fresh instance (no state leaks between calls) with stdio
+//! logged and no preopened directories or environment yet; capability
+//! configuration (directories, environment, outbound HTTP) comes with R-1.19.
+
+use crate::bindings::weft::durable::{orchestration, types};
+use crate::orchestration::from_wit_failure;
+use wasmtime::component::ResourceTable;
+use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
+
+/// Store data of an activity call.
+pub struct ActState {
+    pub(crate) wasi: WasiCtx,
+    pub(crate) table: ResourceTable,
+}
+
+impl WasiView for ActState {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.wasi,
+            table: &mut self.table,
+        }
+    }
+}
+
+/// An activity could not run at all (as opposed to returning a failure).
+#[derive(Debug, thiserror::Error)]
+pub enum ActivityError {
+    #[error("could not instantiate the component for activity '{name}': {reason}")]
+    Instantiate { name: String, reason: String },
+}
+
+pub(crate) fn failure(f: types::Failure) -> weft_core::Failure {
+    from_wit_failure(f)
+}
+
+fn not_for_activities(func: &str) -> wasmtime::Error {
+    wasmtime::format_err!(
+        "activities cannot call orchestration::{func}: the orchestration API is only for orchestrators; \
+         return a value from the activity instead"
+    )
+}
+
+impl types::Host for ActState {}
+
+impl orchestration::Host for ActState {
+    async fn instance_id(&mut self) -> wasmtime::Result<String> {
+        Err(not_for_activities("instance-id"))
+    }
+    async fn now(&mut self) -> wasmtime::Result<u64> {
+        Err(not_for_activities("now"))
+    }
+    async fn is_replaying(&mut self) -> wasmtime::Result<bool> {
+        Err(not_for_activities("is-replaying"))
+    }
+    async fn call_activity(&mut self, _: String, _: String) -> wasmtime::Result<u32> {
+        Err(not_for_activities("call-activity"))
+    }
+    async fn create_timer(&mut self, _: u64) -> wasmtime::Result<u32> {
+        Err(not_for_activities("create-timer"))
+    }
+    async fn wait_for_event(&mut self, _: String) -> wasmtime::Result<u32> {
+        Err(not_for_activities("wait-for-event"))
+    }
+    async fn cancel(&mut self, _: u32) -> wasmtime::Result<()> {
+        Err(not_for_activities("cancel"))
+    }
+    async fn wait_any(
+        &mut self,
+        _: Vec<u32>,
+    ) -> wasmtime::Result<(u32, orchestration::TaskOutcome)> {
+        Err(not_for_activities("wait-any"))
+    }
+    async fn set_custom_status(
+        &mut self,
+        _: Option<String>,
+    ) -> wasmtime::Result<Result<(), String>> {
+        Err(not_for_activities("set-custom-status"))
+    }
+    async fn log(&mut self, _: orchestration::LogLevel, _: String) -> wasmtime::Result<()> {
+        Err(not_for_activities("log"))
+    }
+}

@@ -1,0 +1,254 @@
+//! Components: load by content digest, compile once, describe.
+
+use crate::activity::{ActState, ActivityError, failure};
+use crate::bindings::{Component as Bindings, ComponentPre};
+use crate::det_wasi::GuestLog;
+use crate::forbidden;
+use crate::orchestration::OrchState;
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
+use wasmtime::{Engine, Store};
+use weft_core::{Failure, Json};
+
+/// The content digest that identifies a component: `sha256:<hex>`.
+pub fn digest_of(bytes: &[u8]) -> String {
+    let hash = Sha256::digest(bytes);
+    let mut s = String::with_capacity(7 + 64);
+    s.push_str("sha256:");
+    for b in hash {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// What a component offers, reported at deploy.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ComponentInfo {
+    pub digest: String,
+    pub orchestrators: Vec<String>,
+    pub activities: Vec<String>,
+    /// WASI capabilities the component imports (filesystem, sockets, http, ...).
+    /// Orchestrators get none of the dangerous ones; activities get what is configured.
+    pub capabilities: Vec<String>,
+    pub size: usize,
+}
+
+/// Why a component could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    #[error("not a valid Wasm component: {0}")]
+    Compile(String),
+    #[error("the component does not fit the weft:durable world: {0}")]
+    Link(String),
+    #[error("the component failed while listing its orchestrators and activities: {0}")]
+    Describe(String),
+}
+
+/// The Wasm runtime: one engine, and the two linkers orchestrators and activities use.
+pub struct Runtime {
+    engine: Engine,
+    orchestrators: Linker<OrchState>,
+    activities: Linker<ActState>,
+    cache_dir: Option<PathBuf>,
+}
+
+/// A compiled component, ready to instantiate as orchestrator or activity host.
+pub struct LoadedComponent {
+    pub info: ComponentInfo,
+    engine: Engine,
+    orch_pre: ComponentPre<OrchState>,
+    act_pre: ComponentPre<ActState>,
+}
+
+impl Runtime {
+    /// `cache_dir` keeps compiled machine code so a restart does not recompile.
+    pub fn new(cache_dir: Option<PathBuf>) -> wasmtime::Result<Runtime> {
+        let engine = crate::config::engine()?;
+        let mut orchestrators = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut orchestrators)?;
+        forbidden::install(&mut orchestrators)?;
+        Bindings::add_to_linker::<_, HasSelf<OrchState>>(&mut orchestrators, |s| s)?;
+        let mut activities = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut activities)?;
+        Bindings::add_to_linker::<_, HasSelf<ActState>>(&mut activities, |s| s)?;
+        if let Some(dir) = &cache_dir {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(Runtime {
+            engine,
+            orchestrators,
+            activities,
+            cache_dir,
+        })
+    }
+
+    /// Compiles (or loads from the cache) and describes a component.
+    pub async fn load(&self, bytes: &[u8]) -> Result<Arc<LoadedComponent>, LoadError> {
+        let digest = digest_of(bytes);
+        let component = self.compile(&digest, bytes)?;
+        let imports: Vec<String> = component
+            .component_type()
+            .imports(&self.engine)
+            .map(|(name, _)| name.to_owned())
+            .collect();
+        let link = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
+        // Imports outside weft:durable and WASI (say wasi:http) link as traps, so a
+        // component that has them still loads; calling them fails at run time.
+        let mut orch_linker = self.orchestrators.clone();
+        orch_linker
+            .define_unknown_imports_as_traps(&component)
+            .map_err(link)?;
+        let mut act_linker = self.activities.clone();
+        act_linker
+            .define_unknown_imports_as_traps(&component)
+            .map_err(link)?;
+        let orch_pre = ComponentPre::new(orch_linker.instantiate_pre(&component).map_err(link)?)
+            .map_err(link)?;
+        let act_pre = ComponentPre::new(act_linker.instantiate_pre(&component).map_err(link)?)
+            .map_err(link)?;
+        let mut loaded = LoadedComponent {
+            info: ComponentInfo {
+                digest,
+                orchestrators: Vec::new(),
+                activities: Vec::new(),
+                capabilities: forbidden::capabilities(imports.into_iter()),
+                size: bytes.len(),
+            },
+            engine: self.engine.clone(),
+            orch_pre,
+            act_pre,
+        };
+        let (orchestrators, activities) = loaded
+            .describe()
+            .await
+            .map_err(|e| LoadError::Describe(format!("{e:#}")))?;
+        loaded.info.orchestrators = orchestrators;
+        loaded.info.activities = activities;
+        Ok(Arc::new(loaded))
+    }
+
+    fn compile(&self, digest: &str, bytes: &[u8]) -> Result<Component, LoadError> {
+        let cache_file = self.cache_dir.as_ref().map(|dir| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            self.engine.precompile_compatibility_hash().hash(&mut h);
+            let hex = digest.trim_start_matches("sha256:");
+            dir.join(format!("{hex}-{:016x}.cwasm", h.finish()))
+        });
+        if let Some(path) = &cache_file
+            && path.exists()
+        {
+            // SAFETY: the file was written by `precompile_component` of an engine with
+            // the same compatibility hash, in a directory only this host writes;
+            // wasmtime still checks its header and we recompile if it is refused.
+            match unsafe { Component::deserialize_file(&self.engine, path) } {
+                Ok(c) => return Ok(c),
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), "ignoring unusable compiled cache entry: {e:#}")
+                }
+            }
+        }
+        let compiled = self
+            .engine
+            .precompile_component(bytes)
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))?;
+        if let Some(path) = &cache_file {
+            let tmp = path.with_extension("tmp");
+            if let Err(e) =
+                std::fs::write(&tmp, &compiled).and_then(|_| std::fs::rename(&tmp, path))
+            {
+                tracing::warn!(path = %path.display(), "could not write compiled cache entry: {e}");
+            }
+        }
+        // SAFETY: `compiled` was produced just now by this engine.
+        unsafe { Component::deserialize(&self.engine, &compiled) }
+            .map_err(|e| LoadError::Compile(format!("{e:#}")))
+    }
+}
+
+impl LoadedComponent {
+    fn activity_store(&self, name: &str) -> (Store<ActState>, GuestLog) {
+        let log = GuestLog::new(
+            format!("activity {name}"),
+            Arc::new(AtomicBool::new(false)),
+            "stderr",
+        );
+        let out = GuestLog::new(
+            format!("activity {name}"),
+            Arc::new(AtomicBool::new(false)),
+            "stdout",
+        );
+        let mut b = wasmtime_wasi::WasiCtxBuilder::new();
+        b.stdout(out).stderr(log.clone());
+        (
+            Store::new(
+                &self.engine,
+                ActState {
+                    wasi: b.build(),
+                    table: ResourceTable::new(),
+                },
+            ),
+            log,
+        )
+    }
+
+    async fn describe(&self) -> wasmtime::Result<(Vec<String>, Vec<String>)> {
+        let (mut store, _) = self.activity_store("describe");
+        let inst = self.act_pre.instantiate_async(&mut store).await?;
+        let orchestrators = inst
+            .weft_durable_orchestrators()
+            .call_names(&mut store)
+            .await?;
+        let activities = inst
+            .weft_durable_activities()
+            .call_names(&mut store)
+            .await?;
+        Ok((orchestrators, activities))
+    }
+
+    /// Runs activity `name` once. `Ok(Err(_))` is the activity's own failure (or a
+    /// trap, reported as a failure); `Err` means it could not run at all.
+    pub async fn run_activity(
+        &self,
+        name: &str,
+        input: &Json,
+    ) -> Result<Result<Json, Failure>, ActivityError> {
+        let (mut store, stderr) = self.activity_store(name);
+        let inst = self
+            .act_pre
+            .instantiate_async(&mut store)
+            .await
+            .map_err(|e| ActivityError::Instantiate {
+                name: name.to_owned(),
+                reason: format!("{e:#}"),
+            })?;
+        let result = inst
+            .weft_durable_activities()
+            .call_run(&mut store, &name.to_owned(), &input.as_str().to_owned())
+            .await;
+        Ok(match result {
+            Ok(Ok(text)) => Json::parse(&text).map_err(|e| {
+                Failure::new(
+                    "weft.InvalidOutput",
+                    format!("activity '{name}' returned text that is not JSON: {e}"),
+                )
+            }),
+            Ok(Err(f)) => Err(failure(f)),
+            Err(trap) => Err(Failure::new(
+                "weft.ActivityTrapped",
+                crate::guest::describe_trap(&trap, &stderr.tail()),
+            )),
+        })
+    }
+
+    pub(crate) fn orchestrator_pre(&self) -> &ComponentPre<OrchState> {
+        &self.orch_pre
+    }
+
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.engine
+    }
+}

@@ -21,6 +21,8 @@
 //! - `error.rs`: [`OpError`] (business outcome of one op) and [`StoreError`]
 //!   (storage failure).
 
+#![warn(missing_docs)]
+
 mod apply;
 mod codec;
 mod error;
@@ -38,5 +40,5 @@ pub use error::{ErrorKind, OpError, StoreError};
 pub use hub::Hub;
 pub use ops::{Op, OpOutcome, TurnWrite};
 pub use records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};
-pub use store::{Store, StoreStats};
+pub use store::{Inbox, Store, StoreStats};
 pub use writer::{Writer, WriterHandle};

@@ -34,6 +34,9 @@ pub struct Store {
     ops: AtomicU64,
 }
 
+/// An inbox: messages with their sequence numbers, oldest first.
+pub type Inbox = Vec<(u64, Message)>;
+
 /// Counters of what a [`Store`] has committed since it was opened.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
@@ -174,7 +177,7 @@ impl Store {
     }
 
     /// The instance's inbox, oldest first, with each message's sequence number.
-    pub fn inbox(&self, id: &InstanceId) -> Result<Vec<(u64, Message)>, StoreError> {
+    pub fn inbox(&self, id: &InstanceId) -> Result<Inbox, StoreError> {
         const DURING: &str = "reading an inbox";
         let txn = self.read()?;
         let table = read_table(&txn, self.names.inbox())?;
@@ -191,11 +194,11 @@ impl Store {
     }
 
     /// Every non-empty inbox, grouped by instance (for startup recovery).
-    pub fn all_inboxes(&self) -> Result<Vec<(InstanceId, Vec<(u64, Message)>)>, StoreError> {
+    pub fn all_inboxes(&self) -> Result<Vec<(InstanceId, Inbox)>, StoreError> {
         const DURING: &str = "reading all inboxes";
         let txn = self.read()?;
         let table = read_table(&txn, self.names.inbox())?;
-        let mut out: Vec<(InstanceId, Vec<(u64, Message)>)> = Vec::new();
+        let mut out: Vec<(InstanceId, Inbox)> = Vec::new();
         for row in table.range::<(&str, u64)>(..).during(DURING)? {
             let (k, v) = row.during(DURING)?;
             let (id, seq) = k.value();

@@ -19,24 +19,42 @@ fn create_conflict_and_replace_terminal() {
     let Ok(OpOutcome::Created { inbox_seq }) = one(&store, create("a", "e1", 100)) else {
         panic!("first create must succeed");
     };
-    assert_eq!(store.instance(&a).unwrap().unwrap(), record("a", "e1", Pending, 100));
+    assert_eq!(
+        store.instance(&a).unwrap().unwrap(),
+        record("a", "e1", Pending, 100)
+    );
     let inbox = store.inbox(&a).unwrap();
     assert_eq!(inbox, vec![(inbox_seq, start_message("e1"))]);
 
     // Not terminal: conflict, and nothing changes.
-    assert_eq!(one(&store, create("a", "e2", 200)), Err(OpError::Conflict(Pending)));
+    assert_eq!(
+        one(&store, create("a", "e2", 200)),
+        Err(OpError::Conflict(Pending))
+    );
     run_turn(&store, "a", 2, Running);
-    assert_eq!(one(&store, create("a", "e2", 200)), Err(OpError::Conflict(Running)));
+    assert_eq!(
+        one(&store, create("a", "e2", 200)),
+        Err(OpError::Conflict(Running))
+    );
     let rec = store.instance(&a).unwrap().unwrap();
-    assert_eq!((rec.execution_id.0.as_str(), rec.status, rec.history_len), ("e1", Running, 2));
+    assert_eq!(
+        (rec.execution_id.0.as_str(), rec.status, rec.history_len),
+        ("e1", Running, 2)
+    );
     assert_eq!(store.inbox(&a).unwrap().len(), 1);
 
     // Give it a timer, then finish it.
     let mut t = turn(&rec, 1, Completed);
     t.timers.push(timer("a", "e1", 1, 5_000));
     one(&store, Op::Turn(t)).unwrap();
-    one(&store, Op::RaiseEvent { instance: a.clone(), message: event_raised("late") })
-        .unwrap_err();
+    one(
+        &store,
+        Op::RaiseEvent {
+            instance: a.clone(),
+            message: event_raised("late"),
+        },
+    )
+    .unwrap_err();
     assert_eq!(store.timers().unwrap().len(), 1);
 
     // Terminal: replaced, with history, inbox and timers of the old run gone.
@@ -44,7 +62,10 @@ fn create_conflict_and_replace_terminal() {
         panic!("create over a terminal instance must succeed");
     };
     assert!(seq2 > inbox_seq);
-    assert_eq!(store.instance(&a).unwrap().unwrap(), record("a", "e2", Pending, 300));
+    assert_eq!(
+        store.instance(&a).unwrap().unwrap(),
+        record("a", "e2", Pending, 300)
+    );
     assert!(store.history(&a).unwrap().is_empty());
     assert_eq!(store.inbox(&a).unwrap(), vec![(seq2, start_message("e2"))]);
     assert!(store.timers().unwrap().is_empty());
@@ -52,15 +73,24 @@ fn create_conflict_and_replace_terminal() {
     // The indexes moved with the row: one entry, under the new status and time.
     let all = list_all(&store, &InstanceFilter::default(), 10);
     assert_eq!(all.len(), 1);
-    let completed = InstanceFilter { statuses: vec![Completed], ..Default::default() };
+    let completed = InstanceFilter {
+        statuses: vec![Completed],
+        ..Default::default()
+    };
     assert!(list_all(&store, &completed, 10).is_empty());
-    let pending = InstanceFilter { statuses: vec![Pending], ..Default::default() };
+    let pending = InstanceFilter {
+        statuses: vec![Pending],
+        ..Default::default()
+    };
     assert_eq!(list_all(&store, &pending, 10)[0].created, Timestamp(300));
 
     // A create must not carry history.
     let mut bad = record("b", "e1", Pending, 1);
     bad.history_len = 3;
-    let op = Op::CreateInstance { record: bad, start: start_message("e1") };
+    let op = Op::CreateInstance {
+        record: bad,
+        start: start_message("e1"),
+    };
     assert!(matches!(one(&store, op), Err(OpError::Invalid(_))));
     assert!(store.instance(&id("b")).unwrap().is_none());
 }
@@ -69,12 +99,25 @@ fn create_conflict_and_replace_terminal() {
 fn turn_writes_everything_and_is_fenced() {
     let (_dir, store) = fresh();
     let a = id("a");
-    let Ok(OpOutcome::Created { inbox_seq: start_seq }) = one(&store, create("a", "e1", 100))
+    let Ok(OpOutcome::Created {
+        inbox_seq: start_seq,
+    }) = one(&store, create("a", "e1", 100))
     else {
         panic!()
     };
-    let raised = one(&store, Op::RaiseEvent { instance: a.clone(), message: event_raised("x") });
-    let Ok(OpOutcome::Delivered { inbox_seq: raised_seq }) = raised else { panic!() };
+    let raised = one(
+        &store,
+        Op::RaiseEvent {
+            instance: a.clone(),
+            message: event_raised("x"),
+        },
+    );
+    let Ok(OpOutcome::Delivered {
+        inbox_seq: raised_seq,
+    }) = raised
+    else {
+        panic!()
+    };
 
     let rec = store.instance(&a).unwrap().unwrap();
     let mut t = turn(&rec, 4, Running);
@@ -92,11 +135,17 @@ fn turn_writes_everything_and_is_fenced() {
     let after = store.instance(&a).unwrap().unwrap();
     assert_eq!(after, t.record);
     assert_eq!(store.history(&a).unwrap(), expected_events);
-    assert_eq!(store.inbox(&a).unwrap(), vec![(raised_seq, event_raised("x"))]);
+    assert_eq!(
+        store.inbox(&a).unwrap(),
+        vec![(raised_seq, event_raised("x"))]
+    );
     let queue = store.activity_queue().unwrap();
     assert_eq!(
         queue,
-        vec![(activity_seqs[0], work("a", "e1", 0)), (activity_seqs[1], work("a", "e1", 1))]
+        vec![
+            (activity_seqs[0], work("a", "e1", 0)),
+            (activity_seqs[1], work("a", "e1", 1))
+        ]
     );
     assert_eq!(store.timers().unwrap(), vec![timer("a", "e1", 2, 9_000)]);
 
@@ -116,7 +165,10 @@ fn turn_writes_everything_and_is_fenced() {
     let mut other = turn(&after, 1, Running);
     other.expected_execution = exec("e0");
     other.record.execution_id = exec("e0");
-    assert!(matches!(one(&store, Op::Turn(other)), Err(OpError::Stale { .. })));
+    assert!(matches!(
+        one(&store, Op::Turn(other)),
+        Err(OpError::Stale { .. })
+    ));
     // Unknown instance.
     let mut ghost = turn(&after, 1, Running);
     ghost.instance = id("ghost");
@@ -125,11 +177,17 @@ fn turn_writes_everything_and_is_fenced() {
     // Self-contradicting turn: history_len does not match the new events.
     let mut invalid = turn(&after, 2, Running);
     invalid.record.history_len = 99;
-    assert!(matches!(one(&store, Op::Turn(invalid)), Err(OpError::Invalid(_))));
+    assert!(matches!(
+        one(&store, Op::Turn(invalid)),
+        Err(OpError::Invalid(_))
+    ));
     // A turn touching another instance's timer.
     let mut foreign = turn(&after, 1, Running);
     foreign.timers.push(timer("b", "e1", 1, 1));
-    assert!(matches!(one(&store, Op::Turn(foreign)), Err(OpError::Invalid(_))));
+    assert!(matches!(
+        one(&store, Op::Turn(foreign)),
+        Err(OpError::Invalid(_))
+    ));
 
     assert_eq!(store.instance(&a).unwrap().unwrap(), after);
     assert_eq!(store.history(&a).unwrap().len(), 4);
@@ -189,19 +247,32 @@ fn messages_for_an_old_execution_or_finished_instance_are_dropped() {
     };
 
     // A result that names another execution than its work item's.
-    let mismatched = Op::CompleteActivity { queue_seq: s[0], message: task_completed(Some("e0"), 0) };
+    let mismatched = Op::CompleteActivity {
+        queue_seq: s[0],
+        message: task_completed(Some("e0"), 0),
+    };
     assert_eq!(one(&store, mismatched), Ok(OpOutcome::Dropped));
-    assert_eq!(store.activity_queue().unwrap().len(), 2, "the work item is consumed");
+    assert_eq!(
+        store.activity_queue().unwrap().len(),
+        2,
+        "the work item is consumed"
+    );
 
     // The instance finishes: results for it are dropped, and the work item goes.
     run_turn(&store, "a", 1, Failed);
-    let late = Op::CompleteActivity { queue_seq: s[1], message: task_completed(Some("e1"), 1) };
+    let late = Op::CompleteActivity {
+        queue_seq: s[1],
+        message: task_completed(Some("e1"), 1),
+    };
     assert_eq!(one(&store, late), Ok(OpOutcome::Dropped));
 
     // Restarted as e2: the old execution's result is dropped.
     one(&store, create("a", "e2", 2)).unwrap();
     let inbox_before = store.inbox(&a).unwrap();
-    let old = Op::CompleteActivity { queue_seq: s[2], message: task_completed(None, 2) };
+    let old = Op::CompleteActivity {
+        queue_seq: s[2],
+        message: task_completed(None, 2),
+    };
     assert_eq!(one(&store, old), Ok(OpOutcome::Dropped));
     assert_eq!(store.inbox(&a).unwrap(), inbox_before);
     assert!(store.activity_queue().unwrap().is_empty());
@@ -209,15 +280,24 @@ fn messages_for_an_old_execution_or_finished_instance_are_dropped() {
     // A timer of e1 re-created under e2's name but fired for e1 is dropped too.
     let rec = store.instance(&a).unwrap().unwrap();
     let mut t = turn(&rec, 1, Running);
-    t.timers = vec![TimerEntry { key: timer_key("a", 3, 60), execution: exec("e2") }];
+    t.timers = vec![TimerEntry {
+        key: timer_key("a", 3, 60),
+        execution: exec("e2"),
+    }];
     one(&store, Op::Turn(t)).unwrap();
-    let fired = Op::FireTimer { key: timer_key("a", 3, 60), message: timer_fired("e1", 3, 60) };
+    let fired = Op::FireTimer {
+        key: timer_key("a", 3, 60),
+        message: timer_fired("e1", 3, 60),
+    };
     assert_eq!(one(&store, fired), Ok(OpOutcome::Dropped));
     assert!(store.timers().unwrap().is_empty());
     assert_eq!(store.inbox(&a).unwrap(), inbox_before);
 
     // Work item of an instance that no longer exists at all.
-    let fired = Op::FireTimer { key: timer_key("zz", 1, 1), message: timer_fired("e1", 1, 1) };
+    let fired = Op::FireTimer {
+        key: timer_key("zz", 1, 1),
+        message: timer_fired("e1", 1, 1),
+    };
     assert_eq!(one(&store, fired), Ok(OpOutcome::Dropped));
 }
 
@@ -229,15 +309,28 @@ fn timers_insert_cancel_fire() {
     one(&store, create("b", "e1", 1)).unwrap();
     let rec = store.instance(&a).unwrap().unwrap();
     let mut t = turn(&rec, 2, Running);
-    t.timers = vec![timer("a", "e1", 1, 300), timer("a", "e1", 2, 100), timer("a", "e1", 3, 200)];
+    t.timers = vec![
+        timer("a", "e1", 1, 300),
+        timer("a", "e1", 2, 100),
+        timer("a", "e1", 3, 200),
+    ];
     one(&store, Op::Turn(t)).unwrap();
     let rec_b = store.instance(&id("b")).unwrap().unwrap();
     let mut t = turn(&rec_b, 2, Running);
     t.timers = vec![timer("b", "e1", 1, 150)];
     one(&store, Op::Turn(t)).unwrap();
 
-    let due: Vec<u64> = store.timers().unwrap().iter().map(|t| t.key.fire_at.0).collect();
-    assert_eq!(due, vec![100, 150, 200, 300], "timers are read in due order");
+    let due: Vec<u64> = store
+        .timers()
+        .unwrap()
+        .iter()
+        .map(|t| t.key.fire_at.0)
+        .collect();
+    assert_eq!(
+        due,
+        vec![100, 150, 200, 300],
+        "timers are read in due order"
+    );
 
     // Cancel one, and re-set another to a new due time.
     let rec = store.instance(&a).unwrap().unwrap();
@@ -249,24 +342,45 @@ fn timers_insert_cancel_fire() {
         .timers()
         .unwrap()
         .into_iter()
-        .map(|t| (t.key.fire_at.0, t.key.instance.to_string(), t.key.timer_id.0))
+        .map(|t| {
+            (
+                t.key.fire_at.0,
+                t.key.instance.to_string(),
+                t.key.timer_id.0,
+            )
+        })
         .collect();
     assert_eq!(
         keys,
-        vec![(100, "a".into(), 2), (150, "b".into(), 1), (400, "a".into(), 1)]
+        vec![
+            (100, "a".into(), 2),
+            (150, "b".into(), 1),
+            (400, "a".into(), 1)
+        ]
     );
 
     // Fire: delivered once; a second fire and a fire of a cancelled timer drop.
-    let fire = || Op::FireTimer { key: timer_key("a", 2, 100), message: timer_fired("e1", 2, 100) };
-    assert!(matches!(one(&store, fire()), Ok(OpOutcome::Delivered { .. })));
+    let fire = || Op::FireTimer {
+        key: timer_key("a", 2, 100),
+        message: timer_fired("e1", 2, 100),
+    };
+    assert!(matches!(
+        one(&store, fire()),
+        Ok(OpOutcome::Delivered { .. })
+    ));
     assert_eq!(one(&store, fire()), Ok(OpOutcome::Dropped));
-    let cancelled =
-        Op::FireTimer { key: timer_key("a", 3, 200), message: timer_fired("e1", 3, 200) };
+    let cancelled = Op::FireTimer {
+        key: timer_key("a", 3, 200),
+        message: timer_fired("e1", 3, 200),
+    };
     assert_eq!(one(&store, cancelled), Ok(OpOutcome::Dropped));
     let inbox = store.inbox(&a).unwrap();
     assert_eq!(inbox.last().unwrap().1, timer_fired("e1", 2, 100));
     assert_eq!(
-        inbox.iter().filter(|(_, m)| matches!(m.kind(), EventKind::TimerFired { .. })).count(),
+        inbox
+            .iter()
+            .filter(|(_, m)| matches!(m.kind(), EventKind::TimerFired { .. }))
+            .count(),
         1
     );
     assert_eq!(store.timers().unwrap().len(), 2);
@@ -276,13 +390,24 @@ fn timers_insert_cancel_fire() {
 fn raise_event_needs_a_live_instance() {
     let (_dir, store) = fresh();
     let a = id("a");
-    let raise = |i: &str| Op::RaiseEvent { instance: id(i), message: event_raised("go") };
+    let raise = |i: &str| Op::RaiseEvent {
+        instance: id(i),
+        message: event_raised("go"),
+    };
     assert_eq!(one(&store, raise("a")), Err(OpError::NotFound));
     one(&store, create("a", "e1", 1)).unwrap();
-    let Ok(OpOutcome::Delivered { inbox_seq }) = one(&store, raise("a")) else { panic!() };
-    assert_eq!(store.inbox(&a).unwrap().last().unwrap(), &(inbox_seq, event_raised("go")));
+    let Ok(OpOutcome::Delivered { inbox_seq }) = one(&store, raise("a")) else {
+        panic!()
+    };
+    assert_eq!(
+        store.inbox(&a).unwrap().last().unwrap(),
+        &(inbox_seq, event_raised("go"))
+    );
     run_turn(&store, "a", 1, Suspended);
-    assert!(matches!(one(&store, raise("a")), Ok(OpOutcome::Delivered { .. })));
+    assert!(matches!(
+        one(&store, raise("a")),
+        Ok(OpOutcome::Delivered { .. })
+    ));
     run_turn(&store, "a", 1, Terminated);
     assert_eq!(one(&store, raise("a")), Err(OpError::Gone(Terminated)));
     assert_eq!(store.inbox(&a).unwrap().len(), 3);
@@ -303,15 +428,24 @@ fn a_rejected_op_leaves_no_trace_while_its_neighbours_commit() {
     let results = store
         .commit(vec![
             create("b", "e1", 2),
-            Op::RaiseEvent { instance: id("b"), message: event_raised("sees b") },
+            Op::RaiseEvent {
+                instance: id("b"),
+                message: event_raised("sees b"),
+            },
             create("a", "e9", 3),
             Op::Turn(stale),
-            Op::RaiseEvent { instance: id("nobody"), message: event_raised("x") },
+            Op::RaiseEvent {
+                instance: id("nobody"),
+                message: event_raised("x"),
+            },
             create("c", "e1", 4),
         ])
         .unwrap();
     assert!(matches!(results[0], Ok(OpOutcome::Created { .. })));
-    assert!(matches!(results[1], Ok(OpOutcome::Delivered { .. })), "ops see earlier ops");
+    assert!(
+        matches!(results[1], Ok(OpOutcome::Delivered { .. })),
+        "ops see earlier ops"
+    );
     assert_eq!(results[2], Err(OpError::Conflict(Pending)));
     assert!(matches!(results[3], Err(OpError::Stale { .. })));
     assert_eq!(results[4], Err(OpError::NotFound));
@@ -348,13 +482,23 @@ fn reopen_keeps_everything_and_sequences_keep_increasing() {
         let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t)) else {
             panic!()
         };
-        let Ok(OpOutcome::Delivered { inbox_seq }) =
-            one(&store, Op::RaiseEvent { instance: id("a"), message: event_raised("e") })
-        else {
+        let Ok(OpOutcome::Delivered { inbox_seq }) = one(
+            &store,
+            Op::RaiseEvent {
+                instance: id("a"),
+                message: event_raised("e"),
+            },
+        ) else {
             panic!()
         };
-        one(&store, Op::PutComponent { digest: "sha256:abc".into(), bytes: vec![0, 97, 115, 109] })
-            .unwrap();
+        one(
+            &store,
+            Op::PutComponent {
+                digest: "sha256:abc".into(),
+                bytes: vec![0, 97, 115, 109],
+            },
+        )
+        .unwrap();
         (inbox_max, activity_max) = (inbox_seq, activity_seqs[0]);
         snapshot = (
             store.instance(&id("a")).unwrap(),
@@ -372,25 +516,44 @@ fn reopen_keeps_everything_and_sequences_keep_increasing() {
     assert_eq!(store.all_inboxes().unwrap(), snapshot.2);
     assert_eq!(store.activity_queue().unwrap(), snapshot.3);
     assert_eq!(store.timers().unwrap(), snapshot.4);
-    assert_eq!(store.component("sha256:abc").unwrap(), Some(vec![0, 97, 115, 109]));
+    assert_eq!(
+        store.component("sha256:abc").unwrap(),
+        Some(vec![0, 97, 115, 109])
+    );
     assert_eq!(store.component("sha256:none").unwrap(), None);
 
-    let Ok(OpOutcome::Created { inbox_seq }) = one(&store, create("b", "e1", 2)) else { panic!() };
-    assert!(inbox_seq > inbox_max, "inbox seq {inbox_seq} repeats after reopen");
+    let Ok(OpOutcome::Created { inbox_seq }) = one(&store, create("b", "e1", 2)) else {
+        panic!()
+    };
+    assert!(
+        inbox_seq > inbox_max,
+        "inbox seq {inbox_seq} repeats after reopen"
+    );
     let rec = store.instance(&id("b")).unwrap().unwrap();
     let mut t = turn(&rec, 1, Running);
     t.activities = vec![work("b", "e1", 0)];
-    let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t)) else { panic!() };
-    assert!(activity_seqs[0] > activity_max, "activity seq repeats after reopen");
+    let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t)) else {
+        panic!()
+    };
+    assert!(
+        activity_seqs[0] > activity_max,
+        "activity seq repeats after reopen"
+    );
 }
 
 #[test]
 fn put_component_is_idempotent() {
     let (_dir, store) = fresh();
-    let put = |b: &[u8]| Op::PutComponent { digest: "d".into(), bytes: b.to_vec() };
+    let put = |b: &[u8]| Op::PutComponent {
+        digest: "d".into(),
+        bytes: b.to_vec(),
+    };
     assert_eq!(one(&store, put(b"first")), Ok(OpOutcome::Done));
     assert_eq!(one(&store, put(b"first")), Ok(OpOutcome::Done));
-    assert_eq!(store.component("d").unwrap().as_deref(), Some(&b"first"[..]));
+    assert_eq!(
+        store.component("d").unwrap().as_deref(),
+        Some(&b"first"[..])
+    );
 }
 
 #[test]
@@ -400,17 +563,24 @@ fn all_inboxes_groups_by_instance() {
         .commit(vec![
             create("b", "e1", 1),
             create("a", "e1", 1),
-            Op::RaiseEvent { instance: id("b"), message: event_raised("1") },
+            Op::RaiseEvent {
+                instance: id("b"),
+                message: event_raised("1"),
+            },
             create("c", "e1", 1),
         ])
         .unwrap();
     let rec = store.instance(&id("c")).unwrap().unwrap();
     let mut t: TurnWrite = turn(&rec, 1, Running);
-    t.consumed_inbox = store.inbox(&id("c")).unwrap().iter().map(|(s, _)| *s).collect();
+    t.consumed_inbox = store
+        .inbox(&id("c"))
+        .unwrap()
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
     one(&store, Op::Turn(t)).unwrap();
     let all = store.all_inboxes().unwrap();
-    let shape: Vec<(String, usize)> =
-        all.iter().map(|(i, m)| (i.to_string(), m.len())).collect();
+    let shape: Vec<(String, usize)> = all.iter().map(|(i, m)| (i.to_string(), m.len())).collect();
     assert_eq!(shape, vec![("a".into(), 1), ("b".into(), 2)]);
     assert!(all[1].1[0].0 < all[1].1[1].0);
 }
@@ -441,7 +611,11 @@ fn list_instances_filters_and_pages() {
     let mut expected = Vec::new();
     let mut ops = Vec::new();
     for i in 0..60u64 {
-        let name = format!("{}-{:02}", if i % 3 == 0 { "order" } else { "user" }, (i * 37) % 60);
+        let name = format!(
+            "{}-{:02}",
+            if i % 3 == 0 { "order" } else { "user" },
+            (i * 37) % 60
+        );
         let created = 1_000 + (i / 4) * 10;
         ops.push(create(&name, "e1", created));
         expected.push((created, name, statuses[i as usize % statuses.len()]));
@@ -455,7 +629,10 @@ fn list_instances_filters_and_pages() {
     expected.sort();
 
     let keys = |records: Vec<weft_store::InstanceRecord>| -> Vec<(u64, String, RuntimeStatus)> {
-        records.into_iter().map(|r| (r.created.0, r.instance_id.to_string(), r.status)).collect()
+        records
+            .into_iter()
+            .map(|r| (r.created.0, r.instance_id.to_string(), r.status))
+            .collect()
     };
     let check = |filter: InstanceFilter| {
         let want: Vec<_> = expected
@@ -469,15 +646,28 @@ fn list_instances_filters_and_pages() {
             .cloned()
             .collect();
         for top in [1, 7, 60, 100] {
-            assert_eq!(keys(list_all(&store, &filter, top)), want, "{filter:?} top {top}");
+            assert_eq!(
+                keys(list_all(&store, &filter, top)),
+                want,
+                "{filter:?} top {top}"
+            );
         }
         want.len()
     };
 
     assert_eq!(check(InstanceFilter::default()), 60);
-    assert_eq!(check(InstanceFilter { statuses: vec![Running], ..Default::default() }), 10);
     assert_eq!(
-        check(InstanceFilter { statuses: vec![Failed, Running, Failed], ..Default::default() }),
+        check(InstanceFilter {
+            statuses: vec![Running],
+            ..Default::default()
+        }),
+        10
+    );
+    assert_eq!(
+        check(InstanceFilter {
+            statuses: vec![Failed, Running, Failed],
+            ..Default::default()
+        }),
         20
     );
     let range = InstanceFilter {
@@ -486,7 +676,13 @@ fn list_instances_filters_and_pages() {
         ..Default::default()
     };
     assert_eq!(check(range.clone()), 24, "both ends inclusive");
-    assert_eq!(check(InstanceFilter { id_prefix: Some("order".into()), ..Default::default() }), 20);
+    assert_eq!(
+        check(InstanceFilter {
+            id_prefix: Some("order".into()),
+            ..Default::default()
+        }),
+        20
+    );
     let all_of_it = InstanceFilter {
         statuses: vec![Completed, Pending, Suspended],
         id_prefix: Some("user-".into()),
@@ -510,14 +706,20 @@ fn list_instances_filters_and_pages() {
     );
 
     // A short page of a longer listing carries a token; a malformed token is a caller error.
-    let filter = InstanceFilter { statuses: vec![Running], ..Default::default() };
+    let filter = InstanceFilter {
+        statuses: vec![Running],
+        ..Default::default()
+    };
     let (first, token) = store.list_instances(&filter, 3, None).unwrap();
     assert_eq!(first.len(), 3);
     assert!(token.is_some());
 
     for bad in ["nonsense", "1zz", ""] {
         let err = store.list_instances(&filter, 3, Some(bad)).unwrap_err();
-        assert!(matches!(err, StoreError::BadContinuation(_)), "{bad}: {err}");
+        assert!(
+            matches!(err, StoreError::BadContinuation(_)),
+            "{bad}: {err}"
+        );
         assert_eq!(err.kind(), weft_store::ErrorKind::Caller);
     }
 }

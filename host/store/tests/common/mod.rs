@@ -35,7 +35,12 @@ pub fn json(s: &str) -> Json {
     Json::parse(s).unwrap()
 }
 
-pub fn record(instance: &str, execution: &str, status: RuntimeStatus, created: u64) -> InstanceRecord {
+pub fn record(
+    instance: &str,
+    execution: &str,
+    status: RuntimeStatus,
+    created: u64,
+) -> InstanceRecord {
     InstanceRecord {
         instance_id: id(instance),
         name: "Orchestrator".into(),
@@ -177,6 +182,9 @@ pub fn run_turn(store: &Store, instance: &str, n: usize, status: RuntimeStatus) 
     let rec = store.instance(&id(instance)).unwrap().unwrap();
     let t = turn(&rec, n, status);
     let next = t.record.clone();
-    assert!(matches!(one(store, Op::Turn(t)), Ok(OpOutcome::TurnCommitted { .. })));
+    assert!(matches!(
+        one(store, Op::Turn(t)),
+        Ok(OpOutcome::TurnCommitted { .. })
+    ));
     next
 }

@@ -1,8 +1,8 @@
 //! Task hubs: independent namespaces of instances in one store file.
 //!
 //! Every table name is `<hub>/<table>`, so hubs never share rows and deleting a
-//! hub is deleting its tables. Today the host uses only [`Hub::DEFAULT`]; a
-//! second hub is a second `TableNames` over the same `redb::Database`.
+//! hub is deleting its tables. `Store::open` opens [`Hub::DEFAULT`];
+//! `Store::hub` opens another hub over the same `redb::Database`.
 
 use std::fmt;
 

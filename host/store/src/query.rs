@@ -62,8 +62,12 @@ impl Cursor {
 impl Store {
     /// Instances matching `filter`, ordered by created time then ID, at most
     /// `top` (at least 1) per page. Pass the returned continuation token to get
-    /// the next page; `None` means this was the last page. Every instance that
-    /// exists through the whole listing is returned exactly once.
+    /// the next page; `None` means this was the last page. An instance that
+    /// matches the filter and keeps its created time and status through the
+    /// whole listing is returned exactly once.
+    ///
+    /// Fails with [`StoreError::BadContinuation`] for a token this store did
+    /// not issue.
     pub fn list_instances(
         &self,
         filter: &InstanceFilter,

@@ -104,8 +104,16 @@ impl Store {
     }
 
     /// The task hub this store reads and writes.
-    pub fn hub(&self) -> &Hub {
+    pub fn task_hub(&self) -> &Hub {
         &self.hub
+    }
+
+    /// The store of another task hub in the same file, creating its tables
+    /// when new. Hubs share nothing but the file. Each `Store` needs its own
+    /// [`Writer`](crate::Writer); their commits take turns on the file's one
+    /// write lock, so batches of different hubs do not share an fsync.
+    pub fn hub(&self, hub: &Hub) -> Result<Store, StoreError> {
+        Store::open_hub(self.db.clone(), hub.clone())
     }
 
     /// What this store has committed since it was opened.

@@ -75,8 +75,15 @@ fn run(store: &Store, rx: mpsc::Receiver<Request>) {
             ops.extend(request.ops);
             replies.push(request.reply);
         }
+        let started = std::time::Instant::now();
         match store.commit(ops) {
             Ok(results) => {
+                tracing::trace!(
+                    requests = replies.len(),
+                    ops = count,
+                    elapsed_us = started.elapsed().as_micros() as u64,
+                    "store batch committed"
+                );
                 let mut results = results.into_iter();
                 for (reply, size) in replies.into_iter().zip(sizes) {
                     // A caller that stopped waiting just doesn't hear back; its ops are committed.

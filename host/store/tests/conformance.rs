@@ -723,3 +723,40 @@ fn list_instances_filters_and_pages() {
         assert_eq!(err.kind(), weft_store::ErrorKind::Caller);
     }
 }
+
+#[test]
+fn task_hubs_share_the_file_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = db_path(&dir);
+    {
+        let default = Store::open(&path).unwrap();
+        assert_eq!(default.task_hub().as_str(), "default");
+        let other = default
+            .hub(&weft_store::Hub::new("billing").unwrap())
+            .unwrap();
+        one(&default, create("a", "e1", 1)).unwrap();
+        assert!(other.instance(&id("a")).unwrap().is_none());
+        assert!(matches!(
+            one(&other, create("a", "e2", 2)),
+            Ok(OpOutcome::Created { .. })
+        ));
+        assert_eq!(
+            default.instance(&id("a")).unwrap().unwrap().execution_id,
+            exec("e1")
+        );
+        assert_eq!(
+            other.instance(&id("a")).unwrap().unwrap().execution_id,
+            exec("e2")
+        );
+    }
+    let reopened = Store::open(&path).unwrap();
+    let other = reopened
+        .hub(&weft_store::Hub::new("billing").unwrap())
+        .unwrap();
+    assert_eq!(
+        other.instance(&id("a")).unwrap().unwrap().execution_id,
+        exec("e2")
+    );
+    assert!(weft_store::Hub::new("a/b").is_err());
+    assert!(weft_store::Hub::new("").is_err());
+}

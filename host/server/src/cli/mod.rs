@@ -1,0 +1,70 @@
+//! The `weft` command line.
+//!
+//! `serve` runs the host. The instance-management commands mirror
+//! `func durable` (names and options) and talk to a running server over HTTP
+//! (`--endpoint`). They print JSON on stdout, readable errors on stderr, and
+//! exit non-zero on failure. `bench` runs the benchmark workloads in-process.
+
+mod bench;
+mod remote;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "weft",
+    version,
+    about = "Durable orchestrations for WebAssembly components"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the host: store, dispatcher and HTTP API.
+    Serve(serve::ServeArgs),
+    /// Start a new orchestration instance.
+    StartNew(remote::StartNewArgs),
+    /// Show an instance's status.
+    GetRuntimeStatus(remote::StatusArgs),
+    /// Send an external event to an instance.
+    RaiseEvent(remote::RaiseEventArgs),
+    /// Run the benchmark workloads (W1, W2) in-process and print the figures.
+    Bench(bench::BenchArgs),
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(a) => serve::run(a),
+        Command::StartNew(a) => remote::start_new(a),
+        Command::GetRuntimeStatus(a) => remote::get_runtime_status(a),
+        Command::RaiseEvent(a) => remote::raise_event(a),
+        Command::Bench(a) => bench::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Reads `--input`/`--event-data`: inline JSON, or `@path` to read a file.
+pub(crate) fn json_arg(what: &str, value: &str) -> anyhow::Result<String> {
+    let text = match value.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {what} file '{path}': {e}"))?,
+        None => value.to_owned(),
+    };
+    serde_json::from_str::<serde_json::Value>(&text).map_err(|e| {
+        anyhow::anyhow!("{what} is not valid JSON ({e}); quote strings, e.g. --input '\"Tokyo\"'")
+    })?;
+    Ok(text)
+}

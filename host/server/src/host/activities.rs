@@ -1,0 +1,75 @@
+//! The activity worker pool.
+//!
+//! A work item is already durable in the activity queue when it gets here. Its
+//! result is committed together with the removal of the work item, so a result
+//! is recorded at most once; if the host dies first, the item is run again at
+//! start-up (activities run at least once).
+
+use super::dispatcher::Shared;
+use std::sync::Arc;
+use weft_core::{EventKind, Failure, HistoryEvent, Message, Timestamp};
+use weft_store::{ActivityWork, Op, OpOutcome};
+
+/// Runs work item `seq` on the pool and delivers its result.
+pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
+    tokio::spawn(async move {
+        let permit = shared.activity_permits.clone().acquire_owned().await;
+        let result = run(&shared, &work).await;
+        drop(permit);
+        let kind = match result {
+            Ok(result) => EventKind::TaskCompleted {
+                scheduled_id: work.scheduled_id,
+                result,
+            },
+            Err(failure) => EventKind::TaskFailed {
+                scheduled_id: work.scheduled_id,
+                failure,
+            },
+        };
+        let message = Message::for_execution(
+            work.execution.clone(),
+            HistoryEvent::new(Timestamp::now(), kind),
+        );
+        match shared
+            .writer
+            .submit(Op::CompleteActivity {
+                queue_seq: seq,
+                message: message.clone(),
+            })
+            .await
+        {
+            Ok(Ok(OpOutcome::Delivered { inbox_seq })) => {
+                shared.deliver(work.instance, inbox_seq, message)
+            }
+            Ok(Ok(_)) => {} // a duplicate, or the instance moved on
+            Ok(Err(e)) => tracing::warn!(instance = %work.instance, "activity result refused: {e}"),
+            Err(e) => {
+                tracing::error!(instance = %work.instance, "activity result not committed: {e}; it will run again after a restart")
+            }
+        }
+    });
+}
+
+async fn run(shared: &Shared, work: &ActivityWork) -> Result<weft_core::Json, Failure> {
+    let component = {
+        let reg = shared.registry.read().expect("registry lock");
+        reg.get(&work.component)
+            .or_else(|| reg.activity(&work.name, &work.component))
+    };
+    let Some(component) = component.filter(|c| c.info.activities.iter().any(|a| a == &work.name))
+    else {
+        let (_, known) = shared.registry_snapshot();
+        return Err(Failure::new(
+            "weft.UnknownActivity",
+            format!(
+                "no deployed component exports activity '{}'; known activities: [{}]",
+                work.name,
+                known.join(", ")
+            ),
+        ));
+    };
+    match component.run_activity(&work.name, &work.input).await {
+        Ok(result) => result,
+        Err(e) => Err(Failure::new("weft.ActivityHostError", e.to_string())),
+    }
+}

@@ -1,0 +1,437 @@
+//! Orchestration turns: one at a time per instance, many instances at once.
+//!
+//! Every committed inbox message is [`Shared::deliver`]ed to its instance's
+//! [`Slot`]. If no turn is running for the instance, a task starts one; it takes
+//! all pending messages, runs the guest (hot, or rebuilt by replay), commits the
+//! turn (the writer batches turns of many instances into one transaction), and
+//! only then dispatches the turn's activities and timers and wakes waiters. It
+//! loops while messages keep arriving.
+
+use super::activities;
+use super::lru::Lru;
+use super::registry::Registry;
+use super::timers::TimerHandle;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, RwLock};
+use tokio::sync::{Semaphore, oneshot};
+use weft_core::{
+    EventKind, Failure, HistoryEvent, InstanceId, Json, Message, RuntimeStatus, Timestamp,
+};
+use weft_engine::{Action, TurnOutcome, TurnOutput};
+use weft_runtime::{Guest, LoadedComponent, Runtime, TurnError, TurnResult};
+use weft_store::{
+    ActivityWork, InstanceRecord, Op, OpOutcome, Store, TimerEntry, TimerKey, TurnWrite,
+    WriterHandle,
+};
+
+/// Per-instance dispatcher state.
+#[derive(Default)]
+struct Slot {
+    /// Committed inbox messages not yet taken by a turn, by inbox sequence.
+    pending: Vec<(u64, Message)>,
+    /// A turn task is running for this instance.
+    running: bool,
+    /// The guest kept in memory since its last turn.
+    guest: Option<Guest>,
+    /// The instance row as of the last commit (saves a read per turn).
+    record: Option<InstanceRecord>,
+}
+
+/// State shared by the dispatcher, the activity pool, the timer service and clients.
+pub struct Shared {
+    pub store: Arc<Store>,
+    pub writer: WriterHandle,
+    pub runtime: Runtime,
+    pub registry: RwLock<Registry>,
+    pub timers: TimerHandle,
+    pub activity_permits: Arc<Semaphore>,
+    slots: Mutex<HashMap<InstanceId, Slot>>,
+    hot: Mutex<Lru<InstanceId>>,
+    max_hot: usize,
+    waiters: Mutex<HashMap<InstanceId, Vec<oneshot::Sender<()>>>>,
+}
+
+impl Shared {
+    pub fn new(
+        store: Arc<Store>,
+        writer: WriterHandle,
+        runtime: Runtime,
+        timers: TimerHandle,
+        max_hot: usize,
+        max_activities: usize,
+    ) -> Shared {
+        Shared {
+            store,
+            writer,
+            runtime,
+            registry: RwLock::new(Registry::default()),
+            timers,
+            activity_permits: Arc::new(Semaphore::new(max_activities.max(1))),
+            slots: Mutex::new(HashMap::new()),
+            hot: Mutex::new(Lru::new()),
+            max_hot,
+            waiters: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Hands a committed inbox message to its instance, starting a turn if none runs.
+    pub fn deliver(self: &Arc<Self>, instance: InstanceId, seq: u64, message: Message) {
+        let start = {
+            let mut slots = self.slots.lock().expect("slots lock");
+            let slot = slots.entry(instance.clone()).or_default();
+            if matches!(message.kind(), EventKind::ExecutionStarted { .. }) {
+                // A (re)start: whatever we cached belongs to an older execution.
+                slot.record = None;
+                slot.guest = None;
+            }
+            slot.pending.push((seq, message));
+            !std::mem::replace(&mut slot.running, true)
+        };
+        if start {
+            let me = self.clone();
+            tokio::spawn(async move { me.run_instance(instance).await });
+        }
+    }
+
+    /// Registers interest in `instance` reaching a terminal status.
+    pub fn watch(&self, instance: &InstanceId) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.waiters
+            .lock()
+            .expect("waiters lock")
+            .entry(instance.clone())
+            .or_default()
+            .push(tx);
+        rx
+    }
+
+    fn notify_finished(&self, instance: &InstanceId) {
+        if let Some(ws) = self.waiters.lock().expect("waiters lock").remove(instance) {
+            for w in ws {
+                let _ = w.send(());
+            }
+        }
+    }
+
+    async fn run_instance(self: Arc<Self>, instance: InstanceId) {
+        loop {
+            let (messages, guest, record) = {
+                let mut slots = self.slots.lock().expect("slots lock");
+                let slot = slots
+                    .get_mut(&instance)
+                    .expect("slot of a running instance");
+                if slot.pending.is_empty() {
+                    slot.running = false;
+                    if slot.guest.is_none() {
+                        slots.remove(&instance);
+                    }
+                    return;
+                }
+                (
+                    std::mem::take(&mut slot.pending),
+                    slot.guest.take(),
+                    slot.record.take(),
+                )
+            };
+            if guest.is_some() {
+                self.hot.lock().expect("hot lock").remove(&instance);
+            }
+            let (guest, record) = self.turn(&instance, messages, guest, record).await;
+            let evicted = {
+                let mut slots = self.slots.lock().expect("slots lock");
+                let slot = slots
+                    .get_mut(&instance)
+                    .expect("slot of a running instance");
+                slot.record = record;
+                let has_guest = guest.is_some();
+                slot.guest = guest;
+                if has_guest {
+                    let mut hot = self.hot.lock().expect("hot lock");
+                    hot.touch(&instance);
+                    let mut evicted = Vec::new();
+                    while hot.len() > self.max_hot {
+                        match hot.pop_oldest() {
+                            Some(old) => evicted.push(old),
+                            None => break,
+                        }
+                    }
+                    evicted
+                } else {
+                    Vec::new()
+                }
+            };
+            if !evicted.is_empty() {
+                let mut slots = self.slots.lock().expect("slots lock");
+                for old in evicted {
+                    if let Some(s) = slots.get_mut(&old) {
+                        s.guest = None; // dropping the Guest ends its task
+                        if !s.running && s.pending.is_empty() {
+                            slots.remove(&old);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    fn load_component(&self, digest: &str) -> Option<Arc<LoadedComponent>> {
+        self.registry.read().expect("registry lock").get(digest)
+    }
+
+    /// Runs and commits one turn. Returns the guest to keep hot (if it is still
+    /// waiting) and the committed record.
+    async fn turn(
+        self: &Arc<Self>,
+        instance: &InstanceId,
+        messages: Vec<(u64, Message)>,
+        guest: Option<Guest>,
+        record: Option<InstanceRecord>,
+    ) -> (Option<Guest>, Option<InstanceRecord>) {
+        let record = match record {
+            Some(r) => r,
+            None => match self.store.instance(instance) {
+                Ok(Some(r)) => r,
+                Ok(None) => return (None, None), // purged or never created: nothing to run
+                Err(e) => {
+                    tracing::error!(%instance, "cannot read instance: {e}; its messages stay in the inbox");
+                    return (None, None);
+                }
+            },
+        };
+        if record.status.is_terminal() {
+            // Messages for a finished instance stay in its inbox (rewind may use them).
+            return (None, Some(record));
+        }
+        let mut seqs = Vec::with_capacity(messages.len());
+        let mut events = Vec::with_capacity(messages.len());
+        for (seq, m) in messages {
+            seqs.push(seq);
+            let current = m
+                .execution
+                .as_ref()
+                .is_none_or(|e| *e == record.execution_id);
+            let is_start = matches!(m.kind(), EventKind::ExecutionStarted { .. });
+            if current && (!is_start || record.history_len == 0) {
+                events.push(m.event);
+            }
+        }
+        let now = Timestamp::now();
+        let result = self.run_guest(instance, &record, guest, now, events).await;
+        let (guest, result) = match result {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::error!(%instance, "turn could not run: {e}");
+                return (None, Some(record));
+            }
+        };
+        match result {
+            Ok(out) => {
+                self.commit_turn(instance, record, seqs, out, guest, now)
+                    .await
+            }
+            Err(TurnError::Nondeterminism(d)) => {
+                // Nothing from the divergent run is recorded: the history and the
+                // inbox stay as they are, only the status says why it stopped.
+                let failure = Failure::new("weft.Nondeterminism", d.to_string());
+                tracing::error!(%instance, "{d}");
+                self.commit_failure_status(instance, record, failure, now)
+                    .await
+            }
+            Err(TurnError::Host(msg)) => {
+                let failure = Failure::new("weft.HostError", msg.clone());
+                tracing::error!(%instance, "{msg}");
+                self.commit_failure_status(instance, record, failure, now)
+                    .await
+            }
+        }
+    }
+
+    /// Runs the guest for one turn: on the hot guest if there is one, else a new
+    /// guest replaying the stored history.
+    async fn run_guest(
+        &self,
+        instance: &InstanceId,
+        record: &InstanceRecord,
+        guest: Option<Guest>,
+        now: Timestamp,
+        events: Vec<HistoryEvent>,
+    ) -> Result<(Option<Guest>, TurnResult), String> {
+        let events = match guest {
+            Some(g) => match g.turn(now, events) {
+                Ok(rx) => {
+                    let res = rx.await.unwrap_or_else(|_| {
+                        Err(TurnError::Host("the guest stopped mid-turn".into()))
+                    });
+                    return Ok((Some(g), res));
+                }
+                Err(events) => events,
+            },
+            None => events,
+        };
+        let component = self.load_component(&record.component).ok_or_else(|| {
+            format!(
+                "component {} that instance '{}' started on is not loaded; deploy it again to let the instance continue",
+                record.component, instance
+            )
+        })?;
+        let history = if record.history_len == 0 {
+            Vec::new()
+        } else {
+            self.store
+                .history(instance)
+                .map_err(|e| format!("cannot read history: {e}"))?
+        };
+        let (g, rx) = Guest::start(component, instance, history, now, events);
+        let res = rx
+            .await
+            .unwrap_or_else(|_| Err(TurnError::Host("the guest stopped mid-turn".into())));
+        Ok((Some(g), res))
+    }
+
+    async fn commit_turn(
+        self: &Arc<Self>,
+        instance: &InstanceId,
+        old: InstanceRecord,
+        consumed: Vec<u64>,
+        out: TurnOutput,
+        guest: Option<Guest>,
+        now: Timestamp,
+    ) -> (Option<Guest>, Option<InstanceRecord>) {
+        let mut record = old.clone();
+        record.history_len += out.new_events.len() as u32;
+        record.custom_status = out.custom_status.clone();
+        record.updated = now;
+        let keep_guest = match &out.outcome {
+            TurnOutcome::Waiting => {
+                record.status = RuntimeStatus::Running;
+                true
+            }
+            TurnOutcome::Completed(v) => {
+                record.status = RuntimeStatus::Completed;
+                record.output = Some(v.clone());
+                false
+            }
+            TurnOutcome::Failed(f) => {
+                record.status = RuntimeStatus::Failed;
+                record.output = Some(Json::from_value(f));
+                false
+            }
+        };
+        let mut activities = Vec::new();
+        let mut timers = Vec::new();
+        let mut cancel_timers = Vec::new();
+        for action in &out.actions {
+            match action {
+                Action::ScheduleActivity { id, name, input } => {
+                    let component = self
+                        .registry
+                        .read()
+                        .expect("registry lock")
+                        .activity(name, &record.component)
+                        .map(|c| c.info.digest.clone())
+                        .unwrap_or_default();
+                    activities.push(ActivityWork {
+                        instance: instance.clone(),
+                        execution: record.execution_id.clone(),
+                        scheduled_id: *id,
+                        name: name.clone(),
+                        input: input.clone(),
+                        component,
+                    });
+                }
+                Action::CreateTimer { id, fire_at } => timers.push(TimerEntry {
+                    key: TimerKey {
+                        fire_at: *fire_at,
+                        instance: instance.clone(),
+                        timer_id: *id,
+                    },
+                    execution: record.execution_id.clone(),
+                }),
+                Action::CancelTimer { id, fire_at } => cancel_timers.push(TimerKey {
+                    fire_at: *fire_at,
+                    instance: instance.clone(),
+                    timer_id: *id,
+                }),
+            }
+        }
+        let write = TurnWrite {
+            instance: instance.clone(),
+            expected_execution: old.execution_id.clone(),
+            expected_history_len: old.history_len,
+            new_events: out.new_events,
+            consumed_inbox: consumed,
+            record: record.clone(),
+            activities: activities.clone(),
+            timers: timers.clone(),
+            cancel_timers: cancel_timers.clone(),
+        };
+        match self.writer.submit(Op::Turn(write)).await {
+            Ok(Ok(OpOutcome::TurnCommitted { activity_seqs })) => {
+                for (seq, work) in activity_seqs.into_iter().zip(activities) {
+                    activities::dispatch(self.clone(), seq, work);
+                }
+                for t in timers {
+                    self.timers.add(t);
+                }
+                for k in cancel_timers {
+                    self.timers.cancel(k);
+                }
+                if record.status.is_terminal() {
+                    self.notify_finished(instance);
+                }
+                (if keep_guest { guest } else { None }, Some(record))
+            }
+            Ok(other) => {
+                // Stale: the instance changed under us (replaced by a new start).
+                // The messages are still in the inbox; drop all cached state.
+                tracing::warn!(%instance, "turn not committed: {other:?}; the instance will be reloaded");
+                (None, None)
+            }
+            Err(e) => {
+                tracing::error!(%instance, "turn not committed: {e}; its messages stay in the inbox");
+                (None, None)
+            }
+        }
+    }
+
+    /// Marks the instance Failed without touching its history or inbox.
+    async fn commit_failure_status(
+        self: &Arc<Self>,
+        instance: &InstanceId,
+        old: InstanceRecord,
+        failure: Failure,
+        now: Timestamp,
+    ) -> (Option<Guest>, Option<InstanceRecord>) {
+        let mut record = old.clone();
+        record.status = RuntimeStatus::Failed;
+        record.output = Some(Json::from_value(&failure));
+        record.updated = now;
+        let write = TurnWrite {
+            instance: instance.clone(),
+            expected_execution: old.execution_id.clone(),
+            expected_history_len: old.history_len,
+            new_events: Vec::new(),
+            consumed_inbox: Vec::new(),
+            record: record.clone(),
+            activities: Vec::new(),
+            timers: Vec::new(),
+            cancel_timers: Vec::new(),
+        };
+        match self.writer.submit(Op::Turn(write)).await {
+            Ok(Ok(_)) => {
+                self.notify_finished(instance);
+                (None, Some(record))
+            }
+            other => {
+                tracing::error!(%instance, "could not record the failure: {other:?}");
+                (None, None)
+            }
+        }
+    }
+
+    /// Whether an orchestrator or activity name is served (for error messages).
+    pub fn registry_snapshot(&self) -> (Vec<String>, Vec<String>) {
+        let r = self.registry.read().expect("registry lock");
+        (r.orchestrator_names(), r.activity_names())
+    }
+}

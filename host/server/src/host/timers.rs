@@ -1,0 +1,111 @@
+//! Durable timers.
+//!
+//! Timers are durable in the store from the turn that created them; this
+//! service only holds them in memory, ordered by due time, and sleeps until the
+//! next one. Firing commits "delete timer row + inbox message" in one op, so a
+//! timer fires once even across crashes. A restart reloads every row.
+
+use super::dispatcher::Shared;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Weak};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use weft_core::{EventKind, HistoryEvent, Message, Timestamp};
+use weft_store::{Op, OpOutcome, TimerEntry, TimerKey};
+
+enum Command {
+    Add(TimerEntry),
+    Cancel(TimerKey),
+}
+
+/// Sends timers to the timer service.
+#[derive(Clone)]
+pub struct TimerHandle {
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+impl TimerHandle {
+    pub fn add(&self, entry: TimerEntry) {
+        let _ = self.tx.send(Command::Add(entry));
+    }
+    pub fn cancel(&self, key: TimerKey) {
+        let _ = self.tx.send(Command::Cancel(key));
+    }
+}
+
+/// Creates the handle; [`run`] consumes the receiver once `Shared` exists.
+pub fn channel() -> (TimerHandle, TimerReceiver) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    (TimerHandle { tx }, TimerReceiver(rx))
+}
+
+/// The receiving end, passed to [`run`].
+pub struct TimerReceiver(mpsc::UnboundedReceiver<Command>);
+
+/// The timer loop. Ends when the host is dropped.
+pub async fn run(shared: Weak<Shared>, rx: TimerReceiver) {
+    let mut rx = rx.0;
+    let mut due: BTreeMap<TimerKey, TimerEntry> = BTreeMap::new();
+    loop {
+        let wait = due
+            .keys()
+            .next()
+            .map(|k| Timestamp::now().until(k.fire_at))
+            .unwrap_or(Duration::from_secs(3600));
+        tokio::select! {
+            cmd = rx.recv() => match cmd {
+                Some(Command::Add(e)) => { due.insert(e.key.clone(), e); }
+                Some(Command::Cancel(k)) => { due.remove(&k); }
+                None => return,
+            },
+            _ = tokio::time::sleep(wait) => {
+                let now = Timestamp::now();
+                let ready: Vec<TimerEntry> = {
+                    let keys: Vec<TimerKey> = due.keys().take_while(|k| k.fire_at <= now).cloned().collect();
+                    keys.into_iter().filter_map(|k| due.remove(&k)).collect()
+                };
+                if ready.is_empty() { continue; }
+                let Some(shared) = shared.upgrade() else { return };
+                tokio::spawn(fire(shared, ready));
+            }
+        }
+    }
+}
+
+async fn fire(shared: Arc<Shared>, ready: Vec<TimerEntry>) {
+    let now = Timestamp::now();
+    let messages: Vec<Message> = ready
+        .iter()
+        .map(|t| {
+            let kind = EventKind::TimerFired {
+                timer_id: t.key.timer_id,
+                fire_at: t.key.fire_at,
+            };
+            Message::for_execution(t.execution.clone(), HistoryEvent::new(now, kind))
+        })
+        .collect();
+    let ops = ready
+        .iter()
+        .zip(&messages)
+        .map(|(t, m)| Op::FireTimer {
+            key: t.key.clone(),
+            message: m.clone(),
+        })
+        .collect();
+    match shared.writer.submit_many(ops).await {
+        Ok(results) => {
+            for ((t, m), r) in ready.into_iter().zip(messages).zip(results) {
+                if let Ok(OpOutcome::Delivered { inbox_seq }) = r {
+                    shared.deliver(t.key.instance, inbox_seq, m);
+                }
+            }
+        }
+        Err(e) => {
+            tracing::error!("timers not fired: {e}; retrying in 1 s");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+            for t in ready {
+                shared.timers.add(t);
+            }
+        }
+    }
+}

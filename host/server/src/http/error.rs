@@ -1,0 +1,48 @@
+//! HTTP error responses: a status code and a JSON body `{"error": "..."}`.
+
+use crate::host::ClientError;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+/// An error answer. Callers' mistakes are 4xx; only storage faults are 5xx.
+pub struct ApiError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<ClientError> for ApiError {
+    fn from(e: ClientError) -> ApiError {
+        let status = match &e {
+            ClientError::UnknownOrchestrator { .. }
+            | ClientError::InvalidInstanceId(_)
+            | ClientError::InvalidEventName(_) => StatusCode::BAD_REQUEST,
+            ClientError::Conflict { .. } => StatusCode::CONFLICT,
+            ClientError::NotFound(_) => StatusCode::NOT_FOUND,
+            ClientError::Gone { .. } => StatusCode::GONE,
+            ClientError::Store(_) | ClientError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        ApiError {
+            status,
+            message: e.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (
+            self.status,
+            axum::Json(serde_json::json!({ "error": self.message })),
+        )
+            .into_response()
+    }
+}

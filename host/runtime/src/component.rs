@@ -225,7 +225,7 @@ impl LoadedComponent {
             })?;
         let result = inst
             .weft_durable_activities()
-            .call_run(&mut store, &name.to_owned(), &input.as_str().to_owned())
+            .call_run(&mut store, name, &input.as_str().to_owned())
             .await;
         Ok(match result {
             Ok(Ok(text)) => Json::parse(&text).map_err(|e| {

@@ -4,7 +4,7 @@
 
 use super::config::HostConfig;
 use super::dispatcher::Shared;
-use super::{activities, timers};
+use super::{ReplayMismatch, activities, timers};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -309,6 +309,27 @@ impl Weft {
     pub fn history(&self, id: &str) -> Result<Vec<HistoryEvent>, ClientError> {
         let id = InstanceId::new(id)?;
         Ok(self.shared.store.history(&id)?)
+    }
+
+    /// Re-executes the instance's stored history on the component it started on,
+    /// once kept hot and once replayed turn by turn, and checks that both
+    /// reproduce the stored history byte for byte.
+    pub async fn check_replay(&self, id: &str) -> Result<(), ReplayMismatch> {
+        let unavailable = |e: String| ReplayMismatch::Unavailable(e);
+        let status = self.status(id).map_err(|e| unavailable(e.to_string()))?;
+        let record = status.ok_or_else(|| unavailable(format!("no instance '{id}'")))?;
+        self.ensure_component(&record.component).await;
+        let component = self
+            .shared
+            .registry
+            .read()
+            .expect("registry lock")
+            .get(&record.component)
+            .ok_or_else(|| {
+                unavailable(format!("component {} is not available", record.component))
+            })?;
+        let history = self.history(id).map_err(|e| unavailable(e.to_string()))?;
+        super::replay_check::check(component, &record.instance_id, &history).await
     }
 
     /// Raises external event `name` with `data`: buffered if the instance

@@ -13,8 +13,10 @@ mod config;
 mod dispatcher;
 mod lru;
 mod registry;
+mod replay_check;
 mod timers;
 
 pub use client::{ClientError, DeployError, Status, Weft, validate_event_name};
 pub use config::HostConfig;
 pub use registry::Registry;
+pub use replay_check::ReplayMismatch;

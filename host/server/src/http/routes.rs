@@ -160,7 +160,7 @@ async fn start_instance(
 }
 
 /// 202 with `Location` (the status URL) and `Retry-After`.
-fn accepted(base: &str, id: &str, body: serde_json::Value, retry_after: u32) -> Response {
+fn accepted(base: &str, id: &str, body: impl serde::Serialize, retry_after: u32) -> Response {
     let location = format!("{base}/instances/{}", payload::encode(id));
     let mut resp = (StatusCode::ACCEPTED, axum::Json(body)).into_response();
     if let Ok(v) = HeaderValue::from_str(&location) {

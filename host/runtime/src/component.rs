@@ -66,8 +66,9 @@ pub struct LoadedComponent {
 
 impl Runtime {
     /// `cache_dir` keeps compiled machine code so a restart does not recompile.
-    pub fn new(cache_dir: Option<PathBuf>) -> wasmtime::Result<Runtime> {
-        let engine = crate::config::engine()?;
+    /// `slots` bounds the component instances alive at once (see [`crate::config`]).
+    pub fn new(cache_dir: Option<PathBuf>, slots: u32) -> wasmtime::Result<Runtime> {
+        let engine = crate::config::engine(slots)?;
         let mut orchestrators = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut orchestrators)?;
         forbidden::install(&mut orchestrators)?;

@@ -67,7 +67,7 @@ impl Weft {
                 })?,
         );
         let writer = Writer::spawn(store.clone());
-        let runtime = Runtime::new(Some(config.cache_dir()))
+        let runtime = Runtime::new(Some(config.cache_dir()), config.instance_slots())
             .map_err(|e| anyhow::anyhow!("cannot start Wasm runtime: {e:#}"))?;
         let (timer_handle, timer_rx) = timers::channel();
         let shared = Arc::new(Shared::new(
@@ -77,6 +77,7 @@ impl Weft {
             timer_handle,
             config.max_hot,
             config.max_activities,
+            config.max_turns,
         ));
         tokio::spawn(timers::run(Arc::downgrade(&shared), timer_rx));
         let weft = Weft { shared };

@@ -15,6 +15,8 @@ pub struct HostConfig {
     pub max_hot: usize,
     /// Most activities running at once.
     pub max_activities: usize,
+    /// Most orchestration turns running at once.
+    pub max_turns: usize,
 }
 
 impl HostConfig {
@@ -25,7 +27,15 @@ impl HostConfig {
             cache_dir: None,
             max_hot: 4096,
             max_activities: 256,
+            max_turns: 512,
         }
+    }
+
+    /// Wasm instance slots to pool: every hot guest, every turn (a turn may
+    /// create a guest before the oldest hot one is evicted), every running
+    /// activity, plus a margin for describing components at deploy.
+    pub fn instance_slots(&self) -> u32 {
+        (self.max_hot + self.max_turns + self.max_activities + 16) as u32
     }
 
     /// The cache directory actually used: `<store>.cache/` unless set.

@@ -45,6 +45,9 @@ pub struct Shared {
     pub registry: RwLock<Registry>,
     pub timers: TimerHandle,
     pub activity_permits: Arc<Semaphore>,
+    /// Bounds turns in progress, so live Wasm instances never exceed the pool
+    /// (hot guests + turns + activities; see `HostConfig::instance_slots`).
+    turn_permits: Arc<Semaphore>,
     slots: Mutex<HashMap<InstanceId, Slot>>,
     hot: Mutex<Lru<InstanceId>>,
     max_hot: usize,
@@ -59,6 +62,7 @@ impl Shared {
         timers: TimerHandle,
         max_hot: usize,
         max_activities: usize,
+        max_turns: usize,
     ) -> Shared {
         Shared {
             store,
@@ -67,6 +71,7 @@ impl Shared {
             registry: RwLock::new(Registry::default()),
             timers,
             activity_permits: Arc::new(Semaphore::new(max_activities.max(1))),
+            turn_permits: Arc::new(Semaphore::new(max_turns.max(1))),
             slots: Mutex::new(HashMap::new()),
             hot: Mutex::new(Lru::new()),
             max_hot,
@@ -136,7 +141,9 @@ impl Shared {
             if guest.is_some() {
                 self.hot.lock().expect("hot lock").remove(&instance);
             }
+            let permit = self.turn_permits.clone().acquire_owned().await;
             let (guest, record) = self.turn(&instance, messages, guest, record).await;
+            drop(permit);
             let evicted = {
                 let mut slots = self.slots.lock().expect("slots lock");
                 let slot = slots

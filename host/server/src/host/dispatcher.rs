@@ -37,6 +37,34 @@ struct Slot {
     record: Option<InstanceRecord>,
 }
 
+/// What a turn leaves for the next one.
+struct AfterTurn {
+    /// The guest to keep hot (it is waiting).
+    guest: Option<Guest>,
+    /// The committed instance row, if known.
+    record: Option<InstanceRecord>,
+    /// The turn was not committed (stale, or a storage fault): its messages are
+    /// still in the inbox and must be read back and run again.
+    reload_inbox: bool,
+}
+
+impl AfterTurn {
+    fn done(guest: Option<Guest>, record: Option<InstanceRecord>) -> AfterTurn {
+        AfterTurn {
+            guest,
+            record,
+            reload_inbox: false,
+        }
+    }
+    fn retry() -> AfterTurn {
+        AfterTurn {
+            guest: None,
+            record: None,
+            reload_inbox: true,
+        }
+    }
+}
+
 /// State shared by the dispatcher, the activity pool, the timer service and clients.
 pub struct Shared {
     pub store: Arc<Store>,
@@ -101,12 +129,10 @@ impl Shared {
     /// Registers interest in `instance` reaching a terminal status.
     pub fn watch(&self, instance: &InstanceId) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();
-        self.waiters
-            .lock()
-            .expect("waiters lock")
-            .entry(instance.clone())
-            .or_default()
-            .push(tx);
+        let mut waiters = self.waiters.lock().expect("waiters lock");
+        let list = waiters.entry(instance.clone()).or_default();
+        list.retain(|w| !w.is_closed()); // callers that stopped waiting (timed out)
+        list.push(tx);
         rx
     }
 
@@ -142,8 +168,12 @@ impl Shared {
                 self.hot.lock().expect("hot lock").remove(&instance);
             }
             let permit = self.turn_permits.clone().acquire_owned().await;
-            let (guest, record) = self.turn(&instance, messages, guest, record).await;
+            let after = self.turn(&instance, messages, guest, record).await;
             drop(permit);
+            if after.reload_inbox {
+                self.reload_inbox(&instance).await;
+            }
+            let AfterTurn { guest, record, .. } = after;
             let evicted = {
                 let mut slots = self.slots.lock().expect("slots lock");
                 let slot = slots
@@ -181,6 +211,32 @@ impl Shared {
         }
     }
 
+    /// Puts the instance's stored inbox back into its pending list after a turn
+    /// that was not committed, after a short pause (a storage fault may pass).
+    async fn reload_inbox(&self, instance: &InstanceId) {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        match self.store.inbox(instance) {
+            Ok(stored) => {
+                let mut slots = self.slots.lock().expect("slots lock");
+                let slot = slots.get_mut(instance).expect("slot of a running instance");
+                slot.record = None;
+                slot.guest = None;
+                let known: std::collections::HashSet<u64> =
+                    slot.pending.iter().map(|(s, _)| *s).collect();
+                let mut missing: Vec<_> = stored
+                    .into_iter()
+                    .filter(|(s, _)| !known.contains(s))
+                    .collect();
+                missing.append(&mut slot.pending);
+                missing.sort_by_key(|(s, _)| *s);
+                slot.pending = missing;
+            }
+            Err(e) => {
+                tracing::error!(%instance, "cannot reload the inbox: {e}; the instance resumes at the next start")
+            }
+        }
+    }
+
     fn load_component(&self, digest: &str) -> Option<Arc<LoadedComponent>> {
         self.registry.read().expect("registry lock").get(digest)
     }
@@ -193,21 +249,33 @@ impl Shared {
         messages: Vec<(u64, Message)>,
         guest: Option<Guest>,
         record: Option<InstanceRecord>,
-    ) -> (Option<Guest>, Option<InstanceRecord>) {
+    ) -> AfterTurn {
+        // A start for another execution (the ID was started again after it finished)
+        // makes the cached row and guest stale: a turn that finished the old execution
+        // may have put them back after the new start was delivered.
+        let restarted = |r: &InstanceRecord| {
+            messages.iter().any(|(_, m)| {
+                matches!(&m.event.kind, EventKind::ExecutionStarted { execution_id, .. } if *execution_id != r.execution_id)
+            })
+        };
+        let (record, guest) = match record {
+            Some(r) if restarted(&r) => (None, None),
+            other => (other, guest),
+        };
         let record = match record {
             Some(r) => r,
             None => match self.store.instance(instance) {
                 Ok(Some(r)) => r,
-                Ok(None) => return (None, None), // purged or never created: nothing to run
+                Ok(None) => return AfterTurn::done(None, None), // purged or never created
                 Err(e) => {
-                    tracing::error!(%instance, "cannot read instance: {e}; its messages stay in the inbox");
-                    return (None, None);
+                    tracing::error!(%instance, "cannot read instance: {e}; retrying");
+                    return AfterTurn::retry();
                 }
             },
         };
         if record.status.is_terminal() {
             // Messages for a finished instance stay in its inbox (rewind may use them).
-            return (None, Some(record));
+            return AfterTurn::done(None, Some(record));
         }
         let mut seqs = Vec::with_capacity(messages.len());
         let mut events = Vec::with_capacity(messages.len());
@@ -228,7 +296,7 @@ impl Shared {
             Ok(pair) => pair,
             Err(e) => {
                 tracing::error!(%instance, "turn could not run: {e}");
-                return (None, Some(record));
+                return AfterTurn::done(None, Some(record));
             }
         };
         match result {
@@ -303,7 +371,7 @@ impl Shared {
         out: TurnOutput,
         guest: Option<Guest>,
         now: Timestamp,
-    ) -> (Option<Guest>, Option<InstanceRecord>) {
+    ) -> AfterTurn {
         let mut record = old.clone();
         record.history_len += out.new_events.len() as u32;
         record.custom_status = out.custom_status.clone();
@@ -386,17 +454,16 @@ impl Shared {
                 if record.status.is_terminal() {
                     self.notify_finished(instance);
                 }
-                (if keep_guest { guest } else { None }, Some(record))
+                AfterTurn::done(if keep_guest { guest } else { None }, Some(record))
             }
             Ok(other) => {
                 // Stale: the instance changed under us (replaced by a new start).
-                // The messages are still in the inbox; drop all cached state.
-                tracing::warn!(%instance, "turn not committed: {other:?}; the instance will be reloaded");
-                (None, None)
+                tracing::warn!(%instance, "turn not committed: {other:?}; reloading the instance");
+                AfterTurn::retry()
             }
             Err(e) => {
-                tracing::error!(%instance, "turn not committed: {e}; its messages stay in the inbox");
-                (None, None)
+                tracing::error!(%instance, "turn not committed: {e}; retrying");
+                AfterTurn::retry()
             }
         }
     }
@@ -408,7 +475,7 @@ impl Shared {
         old: InstanceRecord,
         failure: Failure,
         now: Timestamp,
-    ) -> (Option<Guest>, Option<InstanceRecord>) {
+    ) -> AfterTurn {
         let mut record = old.clone();
         record.status = RuntimeStatus::Failed;
         record.output = Some(Json::from_value(&failure));
@@ -427,11 +494,11 @@ impl Shared {
         match self.writer.submit(Op::Turn(write)).await {
             Ok(Ok(_)) => {
                 self.notify_finished(instance);
-                (None, Some(record))
+                AfterTurn::done(None, Some(record))
             }
             other => {
-                tracing::error!(%instance, "could not record the failure: {other:?}");
-                (None, None)
+                tracing::error!(%instance, "could not record the failure: {other:?}; retrying");
+                AfterTurn::retry()
             }
         }
     }

@@ -13,6 +13,8 @@ use tokio::sync::mpsc;
 use weft_core::{EventKind, HistoryEvent, Message, Timestamp};
 use weft_store::{Op, OpOutcome, TimerEntry, TimerKey};
 
+const MAX_SLEEP: Duration = Duration::from_secs(3600);
+
 enum Command {
     Add(TimerEntry),
     Cancel(TimerKey),
@@ -51,7 +53,10 @@ pub async fn run(shared: Weak<Shared>, rx: TimerReceiver) {
             .keys()
             .next()
             .map(|k| Timestamp::now().until(k.fire_at))
-            .unwrap_or(Duration::from_secs(3600));
+            .unwrap_or(MAX_SLEEP)
+            // Timers may be due in years (no length limit, R-1.11): sleep in bounded
+            // steps and look again rather than build a far-future Instant.
+            .min(MAX_SLEEP);
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 Some(Command::Add(e)) => { due.insert(e.key.clone(), e); }

@@ -60,6 +60,30 @@ pub enum EventKind {
     },
     /// External event `name` arrived with `input`.
     EventRaised { name: String, input: Json },
+    /// The instance was terminated; `reason` becomes its output.
+    ExecutionTerminated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The instance was suspended: arrivals wait until it is resumed.
+    ExecutionSuspended {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// The instance was resumed.
+    ExecutionResumed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    /// A failed instance was rewound: the failures of tasks `voided`
+    /// recorded before this event no longer count, and those tasks run again.
+    /// History stays append-only; replay skips the voided failures.
+    ExecutionRewound {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default)]
+        voided: Vec<ScheduleId>,
+    },
     /// The execution finished: `Completed` with `result`, or `Failed` with `failure`.
     ExecutionCompleted {
         status: RuntimeStatus,
@@ -84,6 +108,10 @@ impl EventKind {
             EventKind::TimerFired { .. } => "TimerFired",
             EventKind::EventRaised { .. } => "EventRaised",
             EventKind::ExecutionCompleted { .. } => "ExecutionCompleted",
+            EventKind::ExecutionTerminated { .. } => "ExecutionTerminated",
+            EventKind::ExecutionSuspended { .. } => "ExecutionSuspended",
+            EventKind::ExecutionResumed { .. } => "ExecutionResumed",
+            EventKind::ExecutionRewound { .. } => "ExecutionRewound",
         }
     }
 

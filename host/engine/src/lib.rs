@@ -15,12 +15,14 @@
 //! makes the same choices whether it was kept in memory or rebuilt by replay.
 
 mod action;
+mod control;
 mod error;
 mod events;
 mod replay;
 mod task;
 
 pub use action::{Action, TurnOutcome, TurnOutput};
+pub use control::{ControlOutput, apply_control};
 pub use error::{EngineError, Nondeterminism};
 pub use replay::{CUSTOM_STATUS_LIMIT, Replay, StartInfo};
 pub use task::{Outcome, TaskHandle};

@@ -43,6 +43,8 @@ pub struct Replay {
     has_start: bool,
 
     scheduled: Vec<usize>,
+    /// Positions of `TaskFailed` events voided by a later `ExecutionRewound`.
+    voided: HashSet<usize>,
     next_schedule: u32,
     completed_ids: HashSet<ScheduleId>,
 
@@ -66,10 +68,19 @@ impl Replay {
         let mut completed_ids = HashSet::new();
         let mut last_episode = None;
         let mut has_start = false;
+        let mut failed_at: HashMap<ScheduleId, Vec<usize>> = HashMap::new();
+        let mut voided = HashSet::new();
         for (i, e) in history.iter().enumerate() {
             match &e.kind {
                 EventKind::OrchestratorStarted => last_episode = Some(i),
                 EventKind::ExecutionStarted { .. } => has_start = true,
+                EventKind::ExecutionRewound { voided: ids, .. } => {
+                    // Earlier failures of these tasks no longer count; the tasks run again.
+                    for id in ids {
+                        voided.extend(failed_at.remove(id).unwrap_or_default());
+                        completed_ids.remove(id);
+                    }
+                }
                 k => {
                     if let Some(id) = k.scheduled() {
                         debug_assert_eq!(id.0 as usize, scheduled.len());
@@ -77,6 +88,9 @@ impl Replay {
                     }
                     if let Some(id) = completion_id(k) {
                         completed_ids.insert(id);
+                    }
+                    if let EventKind::TaskFailed { scheduled_id, .. } = k {
+                        failed_at.entry(*scheduled_id).or_default().push(i);
                     }
                 }
             }
@@ -91,6 +105,7 @@ impl Replay {
             start: None,
             has_start,
             scheduled,
+            voided,
             next_schedule: 0,
             completed_ids,
             tasks: Vec::new(),
@@ -451,7 +466,7 @@ impl Replay {
         while i < self.history.len()
             && !matches!(self.history[i].kind, EventKind::OrchestratorStarted)
         {
-            if is_arrival(&self.history[i].kind) {
+            if is_arrival(&self.history[i].kind) && !self.voided.contains(&i) {
                 let kind = self.history[i].kind.clone();
                 self.deliver(kind);
             }

@@ -5,70 +5,11 @@
 //! is a fresh `Replay` over the committed history running the same code again,
 //! which must produce exactly the same answers and the same events.
 
-use weft_core::{
-    EventKind, ExecutionId, Failure, HistoryEvent, Json, RuntimeStatus, ScheduleId, Timestamp,
-};
+mod support;
+
+use support::*;
+use weft_core::{EventKind, Failure, Json, RuntimeStatus, ScheduleId, Timestamp};
 use weft_engine::{Action, EngineError, Outcome, Replay, TurnOutcome};
-
-fn j(s: &str) -> Json {
-    Json::parse(s).unwrap()
-}
-
-fn start_event(input: &str) -> HistoryEvent {
-    HistoryEvent::new(
-        Timestamp(1000),
-        EventKind::ExecutionStarted {
-            name: "Orch".into(),
-            input: j(input),
-            execution_id: ExecutionId("e1".into()),
-            component: "sha256:x".into(),
-        },
-    )
-}
-
-fn completed(id: u32, result: &str) -> HistoryEvent {
-    HistoryEvent::new(
-        Timestamp(0),
-        EventKind::TaskCompleted {
-            scheduled_id: ScheduleId(id),
-            result: j(result),
-        },
-    )
-}
-
-fn failed(id: u32, msg: &str) -> HistoryEvent {
-    HistoryEvent::new(
-        Timestamp(0),
-        EventKind::TaskFailed {
-            scheduled_id: ScheduleId(id),
-            failure: Failure::new("Boom", msg),
-        },
-    )
-}
-
-fn fired(id: u32) -> HistoryEvent {
-    HistoryEvent::new(
-        Timestamp(0),
-        EventKind::TimerFired {
-            timer_id: ScheduleId(id),
-            fire_at: Timestamp(0),
-        },
-    )
-}
-
-fn raised(name: &str, input: &str) -> HistoryEvent {
-    HistoryEvent::new(
-        Timestamp(0),
-        EventKind::EventRaised {
-            name: name.into(),
-            input: j(input),
-        },
-    )
-}
-
-fn types(events: &[HistoryEvent]) -> Vec<&'static str> {
-    events.iter().map(|e| e.kind.type_name()).collect()
-}
 
 /// A tiny deterministic "orchestrator": calls A, B, C in sequence and returns the
 /// concatenated results. Returns None while waiting.
@@ -84,25 +25,6 @@ fn sequence(r: &mut Replay) -> Result<Option<String>, EngineError> {
         }
     }
     Ok(Some(out))
-}
-
-/// Runs `code` for one turn with `messages` and returns the output; the history
-/// is carried in `stored` like a store would.
-fn turn(
-    stored: &mut Vec<HistoryEvent>,
-    now: u64,
-    messages: Vec<HistoryEvent>,
-    code: fn(&mut Replay) -> Result<Option<String>, EngineError>,
-) -> weft_engine::TurnOutput {
-    let mut r = Replay::new(stored.clone());
-    r.begin_turn(Timestamp(now), messages);
-    let outcome = match code(&mut r).unwrap() {
-        None => TurnOutcome::Waiting,
-        Some(v) => TurnOutcome::Completed(Json::from_value(&v)),
-    };
-    let out = r.finish_turn(outcome).unwrap();
-    stored.extend(out.new_events.clone());
-    out
 }
 
 #[test]

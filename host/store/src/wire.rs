@@ -196,6 +196,24 @@ enum KindV1 {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         failure: Option<FailureV1>,
     },
+    ExecutionTerminated {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    ExecutionSuspended {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    ExecutionResumed {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+    },
+    ExecutionRewound {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default)]
+        voided: Vec<ScheduleId>,
+    },
 }
 
 /// Failure details.
@@ -277,6 +295,12 @@ impl From<HistoryEvent> for EventV1 {
                 result,
                 failure: failure.map(Into::into),
             },
+            EventKind::ExecutionTerminated { reason } => KindV1::ExecutionTerminated { reason },
+            EventKind::ExecutionSuspended { reason } => KindV1::ExecutionSuspended { reason },
+            EventKind::ExecutionResumed { reason } => KindV1::ExecutionResumed { reason },
+            EventKind::ExecutionRewound { reason, voided } => {
+                KindV1::ExecutionRewound { reason, voided }
+            }
         };
         EventV1 {
             timestamp: e.timestamp,
@@ -330,6 +354,12 @@ impl From<EventV1> for HistoryEvent {
                 result,
                 failure: failure.map(Into::into),
             },
+            KindV1::ExecutionTerminated { reason } => EventKind::ExecutionTerminated { reason },
+            KindV1::ExecutionSuspended { reason } => EventKind::ExecutionSuspended { reason },
+            KindV1::ExecutionResumed { reason } => EventKind::ExecutionResumed { reason },
+            KindV1::ExecutionRewound { reason, voided } => {
+                EventKind::ExecutionRewound { reason, voided }
+            }
         };
         HistoryEvent {
             timestamp: e.timestamp,

@@ -1,1 +1,20 @@
+//! Harness for Weft's end-to-end tests (the files in `tests/tests/`).
+//!
+//! The tests drive the real release binary (`target/release/weft`) over real
+//! HTTP on loopback, with the real components built by
+//! `scripts/build-components.sh` and real redb files in temporary directories.
+//!
+//! - [`paths`]: where the binary and the component directories are.
+//! - [`server`]: spawn `weft serve` on a free port, kill it (SIGKILL) or stop it
+//!   (SIGTERM), restart it on the same store, read its log.
+//! - [`http`]: small blocking HTTP helpers for the Durable Functions routes.
+//! - [`poll`]: wait for a condition with a deadline (tests never sleep for a state).
+//! - [`store`]: read a store file in-process once its server has exited.
+//! - [`history`]: the history invariants every finished instance must satisfy.
 
+pub mod history;
+pub mod http;
+pub mod paths;
+pub mod poll;
+pub mod server;
+pub mod store;

@@ -1,0 +1,217 @@
+//! Blocking HTTP helpers for the Durable Functions routes
+//! (`/runtime/webhooks/durabletask/...`).
+
+use crate::poll;
+use reqwest::blocking::{Client, RequestBuilder};
+use serde_json::Value;
+use std::time::Duration;
+
+/// The route prefix.
+pub const BASE: &str = "/runtime/webhooks/durabletask";
+
+/// Percent-encodes one path segment (everything but RFC 3986 unreserved characters).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+/// A response, read completely.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON; fails the test if it is not JSON.
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "expected a JSON body ({e}); got {} with body {:?}",
+                self.status, self.body
+            )
+        })
+    }
+
+    /// The `{"error": "..."}` message of an error reply.
+    pub fn error(&self) -> String {
+        match self.json().get("error").and_then(Value::as_str) {
+            Some(m) => m.to_owned(),
+            None => panic!("expected an {{\"error\": ...}} body; got {}", self.body),
+        }
+    }
+
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .map(|v| v.to_str().expect("ASCII header").to_owned())
+    }
+
+    /// Fails the test unless the status is `expected`.
+    #[track_caller]
+    pub fn expect(&self, expected: u16) -> &Reply {
+        assert_eq!(
+            self.status, expected,
+            "expected HTTP {expected}; got {} with body {}",
+            self.status, self.body
+        );
+        self
+    }
+}
+
+/// HTTP access to one server.
+#[derive(Clone)]
+pub struct Api {
+    /// `http://127.0.0.1:PORT/runtime/webhooks/durabletask`
+    pub base: String,
+    client: Client,
+}
+
+impl Api {
+    /// `endpoint` is `http://127.0.0.1:PORT`.
+    pub fn new(endpoint: &str) -> Api {
+        Api {
+            base: format!("{}{BASE}", endpoint.trim_end_matches('/')),
+            client: Client::builder()
+                .timeout(Duration::from_secs(60))
+                .build()
+                .expect("HTTP client"),
+        }
+    }
+
+    fn send(req: RequestBuilder) -> Reply {
+        Api::try_send(req).expect("HTTP request to weft serve")
+    }
+
+    fn try_send(req: RequestBuilder) -> Result<Reply, reqwest::Error> {
+        let resp = req.send()?;
+        Ok(Reply {
+            status: resp.status().as_u16(),
+            headers: resp.headers().clone(),
+            body: resp.text()?,
+        })
+    }
+
+    /// GET an absolute URL.
+    pub fn get_url(&self, url: &str) -> Reply {
+        Api::send(self.client.get(url))
+    }
+
+    /// POST `body` (as `application/json`) to `path` under the route prefix.
+    pub fn post(&self, path: &str, body: impl Into<reqwest::blocking::Body>) -> Reply {
+        Api::send(
+            self.client
+                .post(format!("{}/{path}", self.base))
+                .header("content-type", "application/json")
+                .body(body),
+        )
+    }
+
+    /// Starts orchestrator `name` with JSON text `input` (empty for none),
+    /// under `id` if given.
+    pub fn start(&self, name: &str, id: Option<&str>, input: &str) -> Reply {
+        self.try_start(name, id, input)
+            .expect("HTTP request to weft serve")
+    }
+
+    /// [`Api::start`], returning connection errors (a killed server) instead of failing.
+    pub fn try_start(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        input: &str,
+    ) -> Result<Reply, reqwest::Error> {
+        let path = match id {
+            Some(id) => format!("orchestrators/{}/{}", encode(name), encode(id)),
+            None => format!("orchestrators/{}", encode(name)),
+        };
+        Api::try_send(
+            self.client
+                .post(format!("{}/{path}", self.base))
+                .header("content-type", "application/json")
+                .body(input.to_owned()),
+        )
+    }
+
+    /// Starts an instance and fails the test unless it got 202; returns its ID.
+    pub fn start_ok(&self, name: &str, id: Option<&str>, input: &str) -> String {
+        let r = self.start(name, id, input);
+        r.expect(202);
+        r.json()["id"]
+            .as_str()
+            .expect("start reply has an id")
+            .to_owned()
+    }
+
+    /// GET the status of `id`.
+    pub fn status(&self, id: &str) -> Reply {
+        self.get_url(&format!("{}/instances/{}", self.base, encode(id)))
+    }
+
+    /// POST an external event.
+    pub fn raise(&self, id: &str, event: &str, data: &str) -> Reply {
+        self.post(
+            &format!("instances/{}/raiseEvent/{}", encode(id), encode(event)),
+            data.to_owned(),
+        )
+    }
+
+    /// Polls the status of `id` until `accept` returns true for its body;
+    /// returns that body.
+    pub fn wait_for(
+        &self,
+        id: &str,
+        expected: &str,
+        timeout: Duration,
+        accept: impl Fn(&Value) -> bool,
+    ) -> Value {
+        poll::until(&format!("instance '{id}': {expected}"), timeout, || {
+            let r = self.status(id);
+            if r.status != 200 && r.status != 202 {
+                return Err(format!("HTTP {} {}", r.status, r.body));
+            }
+            let v = r.json();
+            if accept(&v) {
+                Ok(v)
+            } else {
+                Err(v.to_string())
+            }
+        })
+    }
+
+    /// Polls until `id` is terminal (the status route answers 200); returns the status body.
+    pub fn wait_done(&self, id: &str, timeout: Duration) -> Value {
+        poll::until(
+            &format!("instance '{id}' to finish (HTTP 200)"),
+            timeout,
+            || {
+                let r = self.status(id);
+                match r.status {
+                    200 => Ok(r.json()),
+                    _ => Err(format!("HTTP {} {}", r.status, r.body)),
+                }
+            },
+        )
+    }
+
+    /// Waits until `id` finishes, and fails the test unless it is Completed.
+    /// Returns the output.
+    pub fn wait_output(&self, id: &str, timeout: Duration) -> Value {
+        let s = self.wait_done(id, timeout);
+        assert_eq!(
+            s["runtimeStatus"], "Completed",
+            "instance '{id}' should complete; its status: {s}"
+        );
+        s["output"].clone()
+    }
+}

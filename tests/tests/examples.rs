@@ -1,0 +1,245 @@
+//! Every example component end to end over HTTP, and the shape of the start
+//! and status routes (reference §1.2–§1.4).
+
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use weft_tests::http::{Api, encode};
+use weft_tests::paths;
+use weft_tests::poll::DEADLINE;
+use weft_tests::server::Server;
+
+fn serve() -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start(dir.path(), &paths::components());
+    (dir, server)
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ`, Durable Functions' `createdTime` format.
+fn assert_df_time(field: &str, v: &Value) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("{field} is not a string: {v}"));
+    let ok = s.len() == 20
+        && s.char_indices().all(|(i, c)| match i {
+            4 | 7 => c == '-',
+            10 => c == 'T',
+            13 | 16 => c == ':',
+            19 => c == 'Z',
+            _ => c.is_ascii_digit(),
+        });
+    assert!(
+        ok,
+        "{field} should look like 2026-01-02T03:04:05Z; got {s:?}"
+    );
+}
+
+fn is_generated_id(id: &str) -> bool {
+    id.len() == 32
+        && id
+            .chars()
+            .all(|c| c.is_ascii_digit() || ('a'..='f').contains(&c))
+}
+
+/// Waits until `id` is Running with the custom status `"waiting for approval"`,
+/// and checks the in-progress status reply: 202, Location, Retry-After 5.
+fn wait_for_approval_wait(api: &Api, id: &str) {
+    api.wait_for(
+        id,
+        "Running with customStatus \"waiting for approval\"",
+        DEADLINE,
+        |s| s["runtimeStatus"] == "Running" && s["customStatus"] == "waiting for approval",
+    );
+    let r = api.status(id);
+    r.expect(202);
+    assert_eq!(
+        r.header("location").as_deref(),
+        Some(format!("{}/instances/{}", api.base, encode(id)).as_str()),
+        "a running instance's status reply points Location at itself"
+    );
+    assert_eq!(r.header("retry-after").as_deref(), Some("5"));
+    let s = r.json();
+    assert_eq!(s["name"], "Approval");
+    assert_eq!(s["output"], Value::Null, "no output while running: {s}");
+}
+
+#[test]
+fn hello_sequence_start_reply_status_reply_and_output() {
+    let (_dir, server) = serve();
+    let api = server.api();
+
+    let r = api.start("HelloSequence", None, "");
+    r.expect(202);
+    let body = r.json();
+    let id = body["id"].as_str().expect("id").to_owned();
+    assert!(
+        is_generated_id(&id),
+        "a generated ID is 32 lowercase hex digits; got {id:?}"
+    );
+    let status_uri = format!("{}/instances/{id}", api.base);
+    assert_eq!(r.header("location").as_deref(), Some(status_uri.as_str()));
+    assert_eq!(r.header("retry-after").as_deref(), Some("10"));
+    assert_eq!(body["statusQueryGetUri"], status_uri.as_str());
+    assert_eq!(body["purgeHistoryDeleteUri"], status_uri.as_str());
+    assert_eq!(
+        body["sendEventPostUri"],
+        format!("{status_uri}/raiseEvent/{{eventName}}").as_str()
+    );
+    assert_eq!(
+        body["terminatePostUri"],
+        format!("{status_uri}/terminate?reason={{text}}").as_str()
+    );
+
+    // Follow Location like a Durable Functions client: 202 until done, then 200.
+    let location = r.header("location").unwrap();
+    let done = weft_tests::poll::until("the Location URL to answer 200", DEADLINE, || {
+        let s = api.get_url(&location);
+        match s.status {
+            200 => Ok(s.json()),
+            202 => Err(format!("202 {}", s.body)),
+            other => panic!("status route answered {other}: {}", s.body),
+        }
+    });
+    assert_eq!(done["name"], "HelloSequence");
+    assert_eq!(done["instanceId"], id.as_str());
+    assert_eq!(done["runtimeStatus"], "Completed");
+    assert_eq!(done["input"], Value::Null, "no body means input null");
+    assert_eq!(done["customStatus"], Value::Null);
+    assert_eq!(
+        done["output"],
+        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
+    );
+    assert_df_time("createdTime", &done["createdTime"]);
+    assert_df_time("lastUpdatedTime", &done["lastUpdatedTime"]);
+    assert!(
+        done["lastUpdatedTime"].as_str() >= done["createdTime"].as_str(),
+        "lastUpdatedTime before createdTime: {done}"
+    );
+    let fields: Vec<&str> = done
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    for f in [
+        "name",
+        "instanceId",
+        "runtimeStatus",
+        "input",
+        "customStatus",
+        "output",
+        "createdTime",
+        "lastUpdatedTime",
+    ] {
+        assert!(fields.contains(&f), "status body lacks {f}: {done}");
+    }
+    // A finished instance's status reply has no polling headers.
+    let again = api.status(&id);
+    again.expect(200);
+    assert_eq!(again.header("retry-after"), None);
+}
+
+#[test]
+fn explicit_instance_id_round_trips() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    // Spaces and ':' are allowed in IDs; the URLs must carry them encoded.
+    let id = "order 42:eu-west";
+    let r = api.start("FanOutFanIn", Some(id), "10");
+    r.expect(202);
+    let body = r.json();
+    assert_eq!(body["id"], id);
+    let status_uri = format!("{}/instances/{}", api.base, encode(id));
+    assert_eq!(r.header("location").as_deref(), Some(status_uri.as_str()));
+    assert_eq!(body["statusQueryGetUri"], status_uri.as_str());
+
+    let done = api.wait_done(id, DEADLINE);
+    assert_eq!(done["instanceId"], id);
+    assert_eq!(done["input"], json!(10));
+    assert_eq!(done["runtimeStatus"], "Completed");
+    assert_eq!(done["output"], json!(45), "FanOutFanIn(10) = 0+1+..+9");
+    // The Location URL works as given.
+    api.get_url(&status_uri).expect(200);
+}
+
+#[test]
+fn fan_out_fan_in_sums_its_activities() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    let ten = api.start_ok("FanOutFanIn", None, "10");
+    let zero = api.start_ok("FanOutFanIn", None, "0");
+    let hundred = api.start_ok("FanOutFanIn", None, "100");
+    assert_eq!(api.wait_output(&ten, DEADLINE), json!(45));
+    assert_eq!(api.wait_output(&zero, DEADLINE), json!(0));
+    assert_eq!(api.wait_output(&hundred, DEADLINE), json!(4950));
+}
+
+#[test]
+fn approval_approved_and_rejected_by_event_names_in_any_case() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    let input = r#"{"timeoutSeconds":60}"#;
+    let yes = api.start_ok("Approval", Some("approve-me"), input);
+    let no = api.start_ok("Approval", Some("reject-me"), input);
+    wait_for_approval_wait(&api, &yes);
+    wait_for_approval_wait(&api, &no);
+
+    let r = api.raise(&yes, "APPROVAL", "true");
+    r.expect(202);
+    assert_eq!(r.body, "", "raiseEvent answers 202 with an empty body");
+    api.raise(&no, "approval", "false").expect(202);
+
+    let s = api.wait_done(&yes, DEADLINE);
+    assert_eq!(s["runtimeStatus"], "Completed", "{s}");
+    assert_eq!(s["output"], "approved");
+    assert_eq!(s["customStatus"], Value::Null, "cleared once decided: {s}");
+    assert_eq!(s["input"], json!({"timeoutSeconds": 60}));
+    assert_eq!(api.wait_output(&no, DEADLINE), "rejected");
+}
+
+#[test]
+fn approval_times_out_on_its_durable_timer() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    let t0 = Instant::now();
+    let id = api.start_ok("Approval", None, r#"{"timeoutSeconds":1}"#);
+    assert_eq!(api.wait_output(&id, DEADLINE), "timed out");
+    assert!(
+        t0.elapsed() >= Duration::from_secs(1),
+        "timed out after {:?}, before its 1 s timer",
+        t0.elapsed()
+    );
+}
+
+#[test]
+fn event_raised_before_the_orchestrator_waits_is_buffered() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    // Raise in the same breath as the start: the event is committed before (or
+    // while) the first turn runs, and must be delivered to the later wait.
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let id = format!("early-{i}");
+        api.start_ok("Approval", Some(&id), r#"{"timeoutSeconds":60}"#);
+        let data = if i % 2 == 0 { "true" } else { "false" };
+        api.raise(&id, "Approval", data).expect(202);
+        ids.push((id, if i % 2 == 0 { "approved" } else { "rejected" }));
+    }
+    for (id, expected) in ids {
+        assert_eq!(api.wait_output(&id, DEADLINE), expected, "instance {id}");
+    }
+}
+
+#[test]
+fn monitor_polls_with_durable_sleeps_until_ready() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    let id = api.start_ok(
+        "Monitor",
+        None,
+        r#"{"intervalSeconds":1,"maxChecks":5,"readyAfter":2}"#,
+    );
+    let s = api.wait_done(&id, DEADLINE);
+    assert_eq!(s["runtimeStatus"], "Completed", "{s}");
+    assert_eq!(s["output"], json!({"ready": true, "checks": 2}));
+    assert_eq!(s["customStatus"], json!({"checks": 2}));
+}

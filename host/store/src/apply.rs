@@ -7,14 +7,18 @@
 //!
 //! Index upkeep lives here and nowhere else: every instance row write goes
 //! through [`put_instance`] (created and status indexes), every timer write
-//! through [`insert_timer`] / [`remove_timer`] (per-instance timer index).
+//! through [`insert_timer`] / [`remove_timer`] (per-instance timer index),
+//! every work item through [`enqueue_activity`] / [`remove_activity`]
+//! (per-instance activity index). Purges (`purge.rs`) delete through the same
+//! indexes.
 
 use weft_core::{ExecutionId, InstanceId, Message, RuntimeStatus};
 
 use crate::codec;
 use crate::error::{During, OpError, StoreError};
 use crate::ops::{Op, OpOutcome, TurnWrite};
-use crate::records::{InstanceRecord, TimerEntry, TimerKey};
+use crate::purge;
+use crate::records::{ActivityWork, InstanceRecord, TimerEntry, TimerKey};
 use crate::tables::{META_NEXT_ACTIVITY_SEQ, META_NEXT_INBOX_SEQ, WriteTables, status_code};
 use crate::wire::TimerV1;
 
@@ -76,18 +80,10 @@ pub(crate) fn apply(
     match op {
         Op::CreateInstance { record, start } => create_instance(t, seq, record, start),
         Op::Turn(turn) => commit_turn(t, seq, turn),
-        Op::CompleteActivity { queue_seq, message } => {
-            let work = t
-                .activities
-                .remove(queue_seq)
-                .during("removing an activity work item")?
-                .map(|g| codec::decode_activity(g.value(), queue_seq))
-                .transpose()?;
-            match work {
-                None => Ok(Ok(OpOutcome::Dropped)),
-                Some(work) => deliver_if_current(t, seq, &work.instance, &work.execution, message),
-            }
-        }
+        Op::CompleteActivity { queue_seq, message } => match remove_activity(t, queue_seq)? {
+            None => Ok(Ok(OpOutcome::Dropped)),
+            Some(work) => deliver_if_current(t, seq, &work.instance, &work.execution, message),
+        },
         Op::FireTimer { key, message } => match remove_timer(t, &key)? {
             None => Ok(Ok(OpOutcome::Dropped)),
             Some(execution) => deliver_if_current(t, seq, &key.instance, &execution, message),
@@ -100,6 +96,20 @@ pub(crate) fn apply(
                 Ok(Ok(OpOutcome::Delivered { inbox_seq }))
             }
         },
+        Op::SendControl {
+            instance,
+            message,
+            allowed,
+        } => match get_instance(t, &instance)? {
+            None => Ok(Err(OpError::NotFound)),
+            Some(r) if !allowed.contains(&r.status) => Ok(Err(OpError::WrongStatus(r.status))),
+            Some(_) => {
+                let inbox_seq = append_inbox(t, seq, &instance, message)?;
+                Ok(Ok(OpOutcome::Delivered { inbox_seq }))
+            }
+        },
+        Op::Purge { instance } => purge::purge_one(t, &instance),
+        Op::PurgeMatching { filter, limit } => purge::purge_matching(t, &filter, limit),
         Op::PutComponent { digest, bytes } => {
             use redb::ReadableTable;
             const DURING: &str = "storing a component";
@@ -131,7 +141,7 @@ fn create_instance(
         if !old.status.is_terminal() {
             return Ok(Err(OpError::Conflict(old.status)));
         }
-        clear_instance(t, &id)?;
+        clear_instance(t, id.as_str())?;
     }
     put_instance(t, existing.as_ref(), record)?;
     let inbox_seq = append_inbox(t, seq, &id, start)?;
@@ -176,11 +186,7 @@ fn commit_turn(
     put_instance(t, Some(&current), turn.record)?;
     let mut activity_seqs = Vec::with_capacity(turn.activities.len());
     for work in turn.activities {
-        let queue_seq = seq.take_activity();
-        t.activities
-            .insert(queue_seq, codec::encode_activity(work).as_slice())
-            .during(DURING)?;
-        activity_seqs.push(queue_seq);
+        activity_seqs.push(enqueue_activity(t, seq, work)?);
     }
     for timer in turn.timers {
         insert_timer(t, timer)?;
@@ -254,7 +260,7 @@ fn deliver_if_current(
     Ok(Ok(OpOutcome::Delivered { inbox_seq }))
 }
 
-fn get_instance(
+pub(crate) fn get_instance(
     t: &WriteTables<'_>,
     id: &InstanceId,
 ) -> Result<Option<InstanceRecord>, StoreError> {
@@ -309,11 +315,11 @@ fn append_inbox(
     Ok(inbox_seq)
 }
 
-/// Deletes an instance's history, inbox and timers (before it is replaced).
-fn clear_instance(t: &mut WriteTables<'_>, id: &InstanceId) -> Result<(), StoreError> {
+/// Deletes an instance's history, inbox and timers (before it is replaced, or
+/// when it is purged). Work items are left: see [`remove_activities_of`].
+pub(crate) fn clear_instance(t: &mut WriteTables<'_>, key: &str) -> Result<(), StoreError> {
     use redb::ReadableTable;
-    const DURING: &str = "clearing a replaced instance";
-    let key = id.as_str();
+    const DURING: &str = "clearing an instance's rows";
     t.history
         .retain_in((key, 0)..=(key, u32::MAX), |_, _| false)
         .during(DURING)?;
@@ -334,6 +340,71 @@ fn clear_instance(t: &mut WriteTables<'_>, id: &InstanceId) -> Result<(), StoreE
         .retain_in((key, 0)..=(key, u32::MAX), |_, _| false)
         .during(DURING)?;
     Ok(())
+}
+
+/// Puts a work item on the queue under a fresh sequence number, with its
+/// per-instance index entry.
+fn enqueue_activity(
+    t: &mut WriteTables<'_>,
+    seq: &mut Sequences,
+    work: ActivityWork,
+) -> Result<u64, StoreError> {
+    const DURING: &str = "enqueueing an activity";
+    let queue_seq = seq.take_activity();
+    t.activities_by_instance
+        .insert((work.instance.as_str(), queue_seq), ())
+        .during(DURING)?;
+    t.activities
+        .insert(queue_seq, codec::encode_activity(work).as_slice())
+        .during(DURING)?;
+    Ok(queue_seq)
+}
+
+/// Deletes work item `queue_seq` and its index entry; returns it when it existed.
+fn remove_activity(
+    t: &mut WriteTables<'_>,
+    queue_seq: u64,
+) -> Result<Option<ActivityWork>, StoreError> {
+    const DURING: &str = "removing an activity work item";
+    let work = t
+        .activities
+        .remove(queue_seq)
+        .during(DURING)?
+        .map(|g| codec::decode_activity(g.value(), queue_seq))
+        .transpose()?;
+    if let Some(work) = &work {
+        t.activities_by_instance
+            .remove((work.instance.as_str(), queue_seq))
+            .during(DURING)?;
+    }
+    Ok(work)
+}
+
+/// Deletes every queued work item of instance `key` (whatever execution scheduled it),
+/// found through the per-instance index. Returns how many there were.
+pub(crate) fn remove_activities_of(
+    t: &mut WriteTables<'_>,
+    key: &str,
+) -> Result<usize, StoreError> {
+    use redb::ReadableTable;
+    const DURING: &str = "deleting an instance's work items";
+    let seqs: Vec<u64> = t
+        .activities_by_instance
+        .range((key, 0)..=(key, u64::MAX))
+        .during(DURING)?
+        .map(|r| r.map(|(k, _)| k.value().1))
+        .collect::<Result<_, _>>()
+        .during(DURING)?;
+    if seqs.is_empty() {
+        return Ok(0);
+    }
+    for queue_seq in &seqs {
+        t.activities.remove(*queue_seq).during(DURING)?;
+    }
+    t.activities_by_instance
+        .retain_in((key, 0)..=(key, u64::MAX), |_, _| false)
+        .during(DURING)?;
+    Ok(seqs.len())
 }
 
 /// Inserts a timer; one with the same instance and timer ID is replaced.

@@ -3,7 +3,7 @@
 //! [`OpError`] is a business outcome of one [`Op`](crate::Op): the caller asked
 //! for something the current state does not allow (start over a running
 //! instance, a turn computed from stale history, an event for a finished
-//! instance). It rejects that op alone; the other ops of the batch commit.
+//! instance, a purge of a running one). It rejects that op alone; the other ops of the batch commit.
 //!
 //! [`StoreError`] is a storage failure (I/O, corruption, an unknown format
 //! version, a stopped writer). It fails the whole batch: nothing of it was
@@ -29,6 +29,11 @@ pub enum OpError {
     /// The instance has finished; it accepts no more messages.
     #[error("the instance is {0} and accepts no more events")]
     Gone(RuntimeStatus),
+    /// The instance's current status does not allow the operation (a control
+    /// request the status does not accept, or a purge of an instance that is
+    /// not Completed, Failed or Terminated). Nothing was written.
+    #[error("the instance is {0}, which does not allow this operation")]
+    WrongStatus(RuntimeStatus),
     /// The turn was computed from a state that is no longer current (another turn
     /// committed first, or the instance was restarted). Reload and run it again.
     #[error(

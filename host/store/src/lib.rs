@@ -13,8 +13,11 @@
 //! Where things are:
 //! - `records.rs`, `ops.rs`: the values the API takes and returns.
 //! - `store.rs`: opening, committing, reading. `query.rs`: listing instances.
-//! - `apply.rs`: what each op does inside a transaction, and index upkeep.
-//! - `tables.rs`, `hub.rs`: table names, key types, task-hub prefixes.
+//! - `apply.rs`: what each op does inside a transaction, and index upkeep;
+//!   `purge.rs`: the purge ops.
+//! - `tables.rs`, `layout.rs`: table names, key types, the layout version and
+//!   its migration.
+//! - `hub.rs`: task-hub names; `hubs.rs`: listing and deleting hubs.
 //! - `codec.rs`, `wire.rs`: the versioned on-disk value format
 //!   (`docs/history-format.md`).
 //! - `writer.rs`: the group-commit thread.
@@ -27,7 +30,10 @@ mod apply;
 mod codec;
 mod error;
 mod hub;
+mod hubs;
+mod layout;
 mod ops;
+mod purge;
 mod query;
 mod records;
 mod store;
@@ -37,7 +43,7 @@ mod writer;
 
 pub use apply::OpResult;
 pub use error::{ErrorKind, OpError, StoreError};
-pub use hub::Hub;
+pub use hub::{Hub, InvalidHubName};
 pub use ops::{Op, OpOutcome, TurnWrite};
 pub use records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};
 pub use store::{Inbox, Store, StoreStats};

@@ -7,9 +7,9 @@
 //! writes, so an op rejected with an [`OpError`](crate::OpError) leaves no
 //! trace while its neighbours in the batch commit.
 
-use weft_core::{ExecutionId, HistoryEvent, InstanceId, Message};
+use weft_core::{ExecutionId, HistoryEvent, InstanceId, Message, RuntimeStatus};
 
-use crate::records::{ActivityWork, InstanceRecord, TimerEntry, TimerKey};
+use crate::records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};
 
 /// One change to the store.
 #[derive(Clone, Debug)]
@@ -58,6 +58,59 @@ pub enum Op {
         instance: InstanceId,
         /// The `EventRaised` message.
         message: Message,
+    },
+    /// Deliver a control request (terminate, suspend, resume, rewind) to an
+    /// instance whose status allows it: the instance must exist
+    /// ([`OpError::NotFound`](crate::OpError::NotFound)) and its current status
+    /// must be one of `allowed`
+    /// ([`OpError::WrongStatus`](crate::OpError::WrongStatus) with the status
+    /// found, nothing written). Answers [`OpOutcome::Delivered`].
+    ///
+    /// Unlike [`Op::RaiseEvent`], a terminal instance is not refused as such:
+    /// the caller says which statuses fit. Durable Functions' rules are
+    /// terminate from Pending, Running, ContinuedAsNew or Suspended; suspend
+    /// from Pending, Running or ContinuedAsNew; resume from Suspended; rewind
+    /// from Failed. The check is against the committed status (and earlier ops
+    /// of the batch), not against requests still waiting in the inbox.
+    SendControl {
+        /// The target instance.
+        instance: InstanceId,
+        /// The request (`ExecutionTerminated`, `ExecutionSuspended`,
+        /// `ExecutionResumed` or `ExecutionRewound`).
+        message: Message,
+        /// The statuses in which the instance accepts it.
+        allowed: Vec<RuntimeStatus>,
+    },
+    /// Purge one instance: delete its row, its index entries, its
+    /// history, its inbox, its timers and its queued activity work items.
+    ///
+    /// [`OpError::NotFound`](crate::OpError::NotFound) if it does not exist;
+    /// [`OpError::WrongStatus`](crate::OpError::WrongStatus) if it is not
+    /// terminal (Completed, Failed, Terminated), with nothing deleted. Answers
+    /// [`OpOutcome::Purged`] with `instances: 1`. A result that arrives later
+    /// for a deleted work item or timer is [`OpOutcome::Dropped`].
+    Purge {
+        /// The instance to delete.
+        instance: InstanceId,
+    },
+    /// Purge up to `limit` terminal instances matching `filter`, oldest
+    /// first (created time, then ID), each as [`Op::Purge`] does. Answers
+    /// [`OpOutcome::Purged`] with how many were deleted; fewer than `limit`
+    /// means none is left, `limit` means call again. Never rejected.
+    ///
+    /// Only Completed, Failed and Terminated instances are deleted, whatever
+    /// the filter says: its statuses are intersected with those three (all
+    /// three when it names none), so a filter that names only non-terminal
+    /// statuses purges nothing. The created-time range and ID prefix apply as
+    /// in [`Store::list_instances`](crate::Store::list_instances). The walk is
+    /// over the status index within the time range; it never scans the whole
+    /// hub. The whole purge is in the op's transaction: keep `limit` to a few
+    /// thousand per op so other writers are not held up (see `benches/purge.rs`).
+    PurgeMatching {
+        /// Which instances.
+        filter: InstanceFilter,
+        /// At most this many are deleted (0 deletes nothing).
+        limit: usize,
     },
     /// Store component bytes under their content digest. Idempotent: an existing
     /// digest is left as it is.
@@ -120,5 +173,10 @@ pub enum OpOutcome {
     TurnCommitted {
         /// Queue sequence numbers of the enqueued activities.
         activity_seqs: Vec<u64>,
+    },
+    /// Instances were purged (`Purge`: always 1; `PurgeMatching`: 0 to `limit`).
+    Purged {
+        /// How many instances were deleted, with everything they had.
+        instances: u64,
     },
 }

@@ -14,7 +14,8 @@
 
 use std::ops::Bound;
 
-use redb::ReadOnlyTable;
+use redb::ReadableTable;
+use weft_core::RuntimeStatus;
 
 use crate::codec;
 use crate::error::{During, StoreError};
@@ -90,9 +91,14 @@ impl Store {
         };
 
         let txn = self.read()?;
+        let Some(rows) = read_table(&txn, self.names().instances())? else {
+            return Ok((Vec::new(), None)); // the hub was deleted
+        };
         let mut keys: Vec<Cursor> = Vec::with_capacity(top + 1);
         if filter.statuses.is_empty() {
-            let table = read_table(&txn, self.names().by_created())?;
+            let Some(table) = read_table(&txn, self.names().by_created())? else {
+                return Ok((Vec::new(), None));
+            };
             let end = match to.checked_add(1) {
                 Some(next) => Bound::Excluded((next, "")),
                 None => Bound::Unbounded,
@@ -111,30 +117,18 @@ impl Store {
                 }
             }
         } else {
-            let table = read_table(&txn, self.names().by_status())?;
-            let mut codes: Vec<u8> = filter.statuses.iter().map(|s| status_code(*s)).collect();
-            codes.sort_unstable();
-            codes.dedup();
-            let mut walks = codes
-                .into_iter()
-                .map(|code| StatusWalk::new(&table, code, &start, to, prefix))
-                .collect::<Result<Vec<_>, _>>()?;
+            let Some(table) = read_table(&txn, self.names().by_status())? else {
+                return Ok((Vec::new(), None));
+            };
+            let mut merge = StatusMerge::new(&table, &filter.statuses, start, to, prefix)?;
             while keys.len() <= top {
-                let next = walks
-                    .iter()
-                    .enumerate()
-                    .filter_map(|(i, w)| w.head.as_ref().map(|h| (h, i)))
-                    .min()
-                    .map(|(_, i)| i);
-                let Some(i) = next else { break };
-                keys.push(walks[i].head.take().expect("chosen walk has a head"));
-                walks[i].advance(prefix)?;
+                let Some(key) = merge.next()? else { break };
+                keys.push(key.cursor);
             }
         }
 
         let more = keys.len() > top;
         keys.truncate(top);
-        let rows = read_table(&txn, self.names().instances())?;
         let mut records = Vec::with_capacity(keys.len());
         for key in &keys {
             let row = rows.get(key.id.as_str()).during(DURING)?.ok_or_else(|| {
@@ -154,15 +148,78 @@ impl Store {
     }
 }
 
+/// A key of `by_status`, as the merge yields it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub(crate) struct StatusEntry {
+    /// Created time and instance ID (the order of the merge).
+    cursor: Cursor,
+    /// The status code.
+    code: u8,
+}
+
+impl StatusEntry {
+    /// The entry's key in `by_status`.
+    pub(crate) fn key(&self) -> (u8, u64, &str) {
+        (self.code, self.cursor.created, &self.cursor.id)
+    }
+}
+
+/// The `by_status` entries of several statuses within a created-time range,
+/// merged into `(created, id)` order: one range walk per status, never the
+/// whole index. Works on a read or a write transaction's table.
+pub(crate) struct StatusMerge<'t> {
+    walks: Vec<StatusWalk<'t>>,
+    prefix: &'t str,
+}
+
+impl<'t> StatusMerge<'t> {
+    /// Entries of `statuses` (duplicates ignored) created in `start..=to`
+    /// (`start` bounds `(created, id)`), whose ID starts with `prefix`.
+    pub(crate) fn new(
+        table: &'t impl ReadableTable<StatusKey, ()>,
+        statuses: &[RuntimeStatus],
+        start: Bound<(u64, &str)>,
+        to: u64,
+        prefix: &'t str,
+    ) -> Result<StatusMerge<'t>, StoreError> {
+        let mut codes: Vec<u8> = statuses.iter().map(|s| status_code(*s)).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        let walks = codes
+            .into_iter()
+            .map(|code| StatusWalk::new(table, code, &start, to, prefix))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(StatusMerge { walks, prefix })
+    }
+
+    /// The next entry in `(created, id)` order, or `None` when all walks are done.
+    pub(crate) fn next(&mut self) -> Result<Option<StatusEntry>, StoreError> {
+        let next = self
+            .walks
+            .iter()
+            .enumerate()
+            .filter_map(|(i, w)| w.head.as_ref().map(|h| (h, i)))
+            .min()
+            .map(|(_, i)| i);
+        let Some(i) = next else { return Ok(None) };
+        let walk = &mut self.walks[i];
+        let cursor = walk.head.take().expect("chosen walk has a head");
+        let code = walk.code;
+        walk.advance(self.prefix)?;
+        Ok(Some(StatusEntry { cursor, code }))
+    }
+}
+
 /// One status's range of `by_status`, with its next matching key.
 struct StatusWalk<'t> {
+    code: u8,
     range: redb::Range<'t, StatusKey, ()>,
     head: Option<Cursor>,
 }
 
 impl<'t> StatusWalk<'t> {
     fn new(
-        table: &'t ReadOnlyTable<StatusKey, ()>,
+        table: &'t impl ReadableTable<StatusKey, ()>,
         code: u8,
         start: &Bound<(u64, &str)>,
         to: u64,
@@ -179,8 +236,12 @@ impl<'t> StatusWalk<'t> {
         };
         let range = table
             .range::<(u8, u64, &str)>((lower, upper))
-            .during("listing instances")?;
-        let mut walk = StatusWalk { range, head: None };
+            .during("walking the status index")?;
+        let mut walk = StatusWalk {
+            code,
+            range,
+            head: None,
+        };
         walk.advance(prefix)?;
         Ok(walk)
     }
@@ -189,7 +250,7 @@ impl<'t> StatusWalk<'t> {
     fn advance(&mut self, prefix: &str) -> Result<(), StoreError> {
         self.head = None;
         for row in self.range.by_ref() {
-            let (k, _) = row.during("listing instances")?;
+            let (k, _) = row.during("walking the status index")?;
             let (_, created, id) = k.value();
             if id.starts_with(prefix) {
                 self.head = Some(Cursor {

@@ -11,16 +11,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use redb::{Database, DatabaseError, Durability, ReadableDatabase, ReadableTable};
+use redb::{Database, DatabaseError, Durability, ReadableDatabase, ReadableTableMetadata};
 use weft_core::{HistoryEvent, InstanceId, Message, ScheduleId, Timestamp};
 
 use crate::apply::{OpResult, Sequences, apply};
 use crate::codec;
 use crate::error::{During, StoreError};
 use crate::hub::Hub;
+use crate::layout::ensure_layout;
 use crate::ops::Op;
 use crate::records::{ActivityWork, InstanceRecord, TimerEntry, TimerKey};
-use crate::tables::{LAYOUT_VERSION, META_FORMAT_VERSION, TableNames, WriteTables, read_table};
+use crate::tables::{TableNames, WriteTables, read_table};
 
 /// Durable storage of one task hub: instance rows, histories, inboxes, the
 /// activity queue, timers and components, in one redb file.
@@ -63,35 +64,15 @@ impl Store {
         Store::open_hub(Arc::new(db), Hub::default_hub())
     }
 
-    /// The hub `hub` over an open database: creates its tables and checks its
-    /// format version.
+    /// The hub `hub` over an open database: creates its tables and checks (or
+    /// upgrades) their layout version.
     fn open_hub(db: Arc<Database>, hub: Hub) -> Result<Store, StoreError> {
         const DURING: &str = "initialising the store";
         let names = TableNames::new(&hub);
         let txn = db.begin_write().during(DURING)?;
         {
             let mut tables = WriteTables::open(&txn, &names)?;
-            let version = tables
-                .meta
-                .get(META_FORMAT_VERSION)
-                .during(DURING)?
-                .map(|g| g.value());
-            match version {
-                None => {
-                    tables
-                        .meta
-                        .insert(META_FORMAT_VERSION, LAYOUT_VERSION)
-                        .during(DURING)?;
-                }
-                Some(v) if v <= LAYOUT_VERSION => {}
-                Some(v) => {
-                    return Err(StoreError::UnsupportedFormat {
-                        what: format!("task hub '{hub}'"),
-                        found: v,
-                        supported: LAYOUT_VERSION,
-                    });
-                }
-            }
+            ensure_layout(&mut tables, &hub)?;
         }
         txn.commit().during(DURING)?;
         Ok(Store {
@@ -109,9 +90,11 @@ impl Store {
     }
 
     /// The store of another task hub in the same file, creating its tables
-    /// when new. Hubs share nothing but the file. Each `Store` needs its own
-    /// [`Writer`](crate::Writer); their commits take turns on the file's one
-    /// write lock, so batches of different hubs do not share an fsync.
+    /// when new. The handle shares this one's `redb::Database` (the file is
+    /// opened once per process); hubs share nothing else. A host runs one
+    /// dispatcher per hub, each with its own [`Writer`](crate::Writer) over its
+    /// own handle; their commits take turns on the file's one write lock, so
+    /// batches of different hubs do not share an fsync.
     pub fn hub(&self, hub: &Hub) -> Result<Store, StoreError> {
         Store::open_hub(self.db.clone(), hub.clone())
     }
@@ -143,6 +126,7 @@ impl Store {
             .during("starting a write transaction")?;
         let results = {
             let mut tables = WriteTables::open(&txn, &self.names)?;
+            ensure_layout(&mut tables, &self.hub)?;
             let mut seq = Sequences::load(&tables)?;
             let results = ops
                 .into_iter()
@@ -160,7 +144,9 @@ impl Store {
     /// The instance's row, if it exists.
     pub fn instance(&self, id: &InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
         let txn = self.read()?;
-        let table = read_table(&txn, self.names.instances())?;
+        let Some(table) = read_table(&txn, self.names.instances())? else {
+            return Ok(None);
+        };
         table
             .get(id.as_str())
             .during("reading an instance row")?
@@ -172,7 +158,9 @@ impl Store {
     pub fn history(&self, id: &InstanceId) -> Result<Vec<HistoryEvent>, StoreError> {
         const DURING: &str = "reading a history";
         let txn = self.read()?;
-        let table = read_table(&txn, self.names.history())?;
+        let Some(table) = read_table(&txn, self.names.history())? else {
+            return Ok(Vec::new());
+        };
         let key = id.as_str();
         table
             .range((key, 0)..=(key, u32::MAX))
@@ -188,7 +176,9 @@ impl Store {
     pub fn inbox(&self, id: &InstanceId) -> Result<Inbox, StoreError> {
         const DURING: &str = "reading an inbox";
         let txn = self.read()?;
-        let table = read_table(&txn, self.names.inbox())?;
+        let Some(table) = read_table(&txn, self.names.inbox())? else {
+            return Ok(Vec::new());
+        };
         let key = id.as_str();
         table
             .range((key, 0)..=(key, u64::MAX))
@@ -205,7 +195,9 @@ impl Store {
     pub fn all_inboxes(&self) -> Result<Vec<(InstanceId, Inbox)>, StoreError> {
         const DURING: &str = "reading all inboxes";
         let txn = self.read()?;
-        let table = read_table(&txn, self.names.inbox())?;
+        let Some(table) = read_table(&txn, self.names.inbox())? else {
+            return Ok(Vec::new());
+        };
         let mut out: Vec<(InstanceId, Inbox)> = Vec::new();
         for row in table.range::<(&str, u64)>(..).during(DURING)? {
             let (k, v) = row.during(DURING)?;
@@ -223,7 +215,9 @@ impl Store {
     pub fn activity_queue(&self) -> Result<Vec<(u64, ActivityWork)>, StoreError> {
         const DURING: &str = "reading the activity queue";
         let txn = self.read()?;
-        let table = read_table(&txn, self.names.activities())?;
+        let Some(table) = read_table(&txn, self.names.activities())? else {
+            return Ok(Vec::new());
+        };
         table
             .range::<u64>(..)
             .during(DURING)?
@@ -239,7 +233,9 @@ impl Store {
     pub fn timers(&self) -> Result<Vec<TimerEntry>, StoreError> {
         const DURING: &str = "reading timers";
         let txn = self.read()?;
-        let table = read_table(&txn, self.names.timers())?;
+        let Some(table) = read_table(&txn, self.names.timers())? else {
+            return Ok(Vec::new());
+        };
         table
             .range::<(u64, &str, u32)>(..)
             .during(DURING)?
@@ -262,11 +258,23 @@ impl Store {
     /// The component stored under `digest`, if any.
     pub fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
         let txn = self.read()?;
-        let table = read_table(&txn, self.names.components())?;
+        let Some(table) = read_table(&txn, self.names.components())? else {
+            return Ok(None);
+        };
         Ok(table
             .get(digest)
             .during("reading a component")?
             .map(|g| g.value().to_vec()))
+    }
+
+    /// How many instance rows the hub holds. Cheap: redb keeps every table's
+    /// length, so this reads no rows.
+    pub fn instance_count(&self) -> Result<u64, StoreError> {
+        let txn = self.read()?;
+        match read_table(&txn, self.names.instances())? {
+            Some(table) => table.len().during("counting instances"),
+            None => Ok(0),
+        }
     }
 
     pub(crate) fn read(&self) -> Result<redb::ReadTransaction, StoreError> {
@@ -275,6 +283,10 @@ impl Store {
 
     pub(crate) fn names(&self) -> &TableNames {
         &self.names
+    }
+
+    pub(crate) fn db(&self) -> &Database {
+        &self.db
     }
 }
 

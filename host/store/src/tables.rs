@@ -1,17 +1,18 @@
 //! The redb tables of one task hub, with keys that sort the way they are read.
 //!
-//! | table                | key                              | value                 |
-//! |----------------------|----------------------------------|-----------------------|
-//! | `meta`               | `&str` name                      | `u64`                 |
-//! | `instances`          | `&str` instance ID               | framed instance row   |
-//! | `history`            | `(&str instance, u32 index)`     | framed history event  |
-//! | `inbox`              | `(&str instance, u64 seq)`       | framed message        |
-//! | `activities`         | `u64 queue seq`                  | framed work item      |
-//! | `timers`             | `(u64 fire ms, &str inst, u32 id)` | framed timer value  |
-//! | `timers_by_instance` | `(&str instance, u32 id)`        | `u64 fire ms`         |
-//! | `components`         | `&str digest`                    | raw bytes             |
-//! | `by_created`         | `(u64 created ms, &str instance)`| `()`                  |
-//! | `by_status`          | `(u8 status, u64 created ms, &str instance)` | `()`      |
+//! | table                    | key                                          | value                |
+//! |--------------------------|----------------------------------------------|----------------------|
+//! | `meta`                   | `&str` name                                  | `u64`                |
+//! | `instances`              | `&str` instance ID                           | framed instance row  |
+//! | `history`                | `(&str instance, u32 index)`                 | framed history event |
+//! | `inbox`                  | `(&str instance, u64 seq)`                   | framed message       |
+//! | `activities`             | `u64 queue seq`                              | framed work item     |
+//! | `activities_by_instance` | `(&str instance, u64 queue seq)`             | `()`                 |
+//! | `timers`                 | `(u64 fire ms, &str inst, u32 id)`           | framed timer value   |
+//! | `timers_by_instance`     | `(&str instance, u32 id)`                    | `u64 fire ms`        |
+//! | `components`             | `&str digest`                                | raw bytes            |
+//! | `by_created`             | `(u64 created ms, &str instance)`            | `()`                 |
+//! | `by_status`              | `(u8 status, u64 created ms, &str instance)` | `()`                 |
 //!
 //! "Framed" values are a format-version byte followed by JSON (`codec.rs`).
 //! `docs/history-format.md` is the full description; keep it in step.
@@ -20,6 +21,8 @@
 //! - `by_created` and `by_status` hold exactly one entry per instance row,
 //!   derived from its `created` and `status`.
 //! - `timers_by_instance` holds exactly one entry per `timers` row.
+//! - `activities_by_instance` holds exactly one entry per `activities` row,
+//!   keyed by the work item's instance.
 //! - `history` holds indexes `0..history_len` of each instance row, nothing else.
 
 use redb::{ReadOnlyTable, ReadTransaction, Table, TableDefinition, WriteTransaction};
@@ -36,8 +39,9 @@ pub(crate) const META_NEXT_INBOX_SEQ: &str = "next_inbox_seq";
 pub(crate) const META_NEXT_ACTIVITY_SEQ: &str = "next_activity_seq";
 
 /// The layout version of a hub's tables (table set, key types). Values carry
-/// their own version byte (`codec.rs`).
-pub(crate) const LAYOUT_VERSION: u64 = 1;
+/// their own version byte (`codec.rs`). Version 2 added
+/// `activities_by_instance`; `layout.rs` migrates version 1.
+pub(crate) const LAYOUT_VERSION: u64 = 2;
 
 type Bytes = &'static [u8];
 type Str = &'static str;
@@ -47,13 +51,15 @@ pub(crate) type InstanceKey = Str;
 pub(crate) type HistoryKey = (Str, u32);
 pub(crate) type InboxKey = (Str, u64);
 pub(crate) type ActivityKey = u64;
+pub(crate) type ActivityIndexKey = (Str, u64);
 pub(crate) type TimerRowKey = (u64, Str, u32);
 pub(crate) type TimerIndexKey = (Str, u32);
 pub(crate) type ComponentKey = Str;
 pub(crate) type CreatedKey = (u64, Str);
 pub(crate) type StatusKey = (u8, u64, Str);
 
-/// The names of one hub's tables (`<hub>/<table>`).
+/// The names of one hub's tables (`<hub>/<table>`). Every table whose name
+/// starts with `<hub>/` belongs to that hub (`hubs.rs` relies on it).
 #[derive(Clone, Debug)]
 pub(crate) struct TableNames {
     meta: String,
@@ -61,6 +67,7 @@ pub(crate) struct TableNames {
     history: String,
     inbox: String,
     activities: String,
+    activities_by_instance: String,
     timers: String,
     timers_by_instance: String,
     components: String,
@@ -77,6 +84,7 @@ impl TableNames {
             history: n("history"),
             inbox: n("inbox"),
             activities: n("activities"),
+            activities_by_instance: n("activities_by_instance"),
             timers: n("timers"),
             timers_by_instance: n("timers_by_instance"),
             components: n("components"),
@@ -99,6 +107,9 @@ impl TableNames {
     }
     pub(crate) fn activities(&self) -> TableDefinition<'_, ActivityKey, Bytes> {
         TableDefinition::new(&self.activities)
+    }
+    pub(crate) fn activities_by_instance(&self) -> TableDefinition<'_, ActivityIndexKey, ()> {
+        TableDefinition::new(&self.activities_by_instance)
     }
     pub(crate) fn timers(&self) -> TableDefinition<'_, TimerRowKey, Bytes> {
         TableDefinition::new(&self.timers)
@@ -124,6 +135,7 @@ pub(crate) struct WriteTables<'txn> {
     pub(crate) history: Table<'txn, HistoryKey, Bytes>,
     pub(crate) inbox: Table<'txn, InboxKey, Bytes>,
     pub(crate) activities: Table<'txn, ActivityKey, Bytes>,
+    pub(crate) activities_by_instance: Table<'txn, ActivityIndexKey, ()>,
     pub(crate) timers: Table<'txn, TimerRowKey, Bytes>,
     pub(crate) timers_by_instance: Table<'txn, TimerIndexKey, u64>,
     pub(crate) components: Table<'txn, ComponentKey, Bytes>,
@@ -144,6 +156,9 @@ impl<'txn> WriteTables<'txn> {
             history: txn.open_table(names.history()).during(DURING)?,
             inbox: txn.open_table(names.inbox()).during(DURING)?,
             activities: txn.open_table(names.activities()).during(DURING)?,
+            activities_by_instance: txn
+                .open_table(names.activities_by_instance())
+                .during(DURING)?,
             timers: txn.open_table(names.timers()).during(DURING)?,
             timers_by_instance: txn.open_table(names.timers_by_instance()).during(DURING)?,
             components: txn.open_table(names.components()).during(DURING)?,
@@ -153,13 +168,19 @@ impl<'txn> WriteTables<'txn> {
     }
 }
 
-/// Opens one table of a read transaction. Every table exists: `Store::open`
-/// creates them all.
+/// Opens one table of a read transaction; `None` when the table does not
+/// exist. Opening a hub creates all its tables, so a table is missing only when
+/// the hub was deleted (`Store::delete_hub`) after this handle opened it: read
+/// that as empty.
 pub(crate) fn read_table<K: redb::Key + 'static, V: redb::Value + 'static>(
     txn: &ReadTransaction,
     def: TableDefinition<'_, K, V>,
-) -> Result<ReadOnlyTable<K, V>, StoreError> {
-    txn.open_table(def).during("opening a table for reading")
+) -> Result<Option<ReadOnlyTable<K, V>>, StoreError> {
+    match txn.open_table(def) {
+        Ok(table) => Ok(Some(table)),
+        Err(redb::TableError::TableDoesNotExist(_)) => Ok(None),
+        Err(e) => Err(e).during("opening a table for reading"),
+    }
 }
 
 /// The stable one-byte code of a status in index keys. Never renumber: the

@@ -9,7 +9,8 @@ use weft_core::{
     Timestamp,
 };
 use weft_store::{
-    ActivityWork, InstanceRecord, Op, OpOutcome, OpResult, Store, TimerEntry, TimerKey, TurnWrite,
+    ActivityWork, InstanceFilter, InstanceRecord, Op, OpOutcome, OpResult, Store, TimerEntry,
+    TimerKey, TurnWrite,
 };
 
 /// A store in a fresh temporary directory (removed when the `TempDir` drops).
@@ -187,4 +188,79 @@ pub fn run_turn(store: &Store, instance: &str, n: usize, status: RuntimeStatus) 
         Ok(OpOutcome::TurnCommitted { .. })
     ));
     next
+}
+
+/// An instance with something in every table: created at `created`, one turn
+/// (3 events, two queued activities, two timers, Running), an external event
+/// in its inbox, then a last turn (2 events) to `status`.
+pub fn populate(store: &Store, instance: &str, created: u64, status: RuntimeStatus) {
+    one(store, create(instance, "e1", created)).unwrap();
+    let rec = store.instance(&id(instance)).unwrap().unwrap();
+    let mut t = turn(&rec, 3, RuntimeStatus::Running);
+    t.activities = vec![work(instance, "e1", 0), work(instance, "e1", 1)];
+    t.timers = vec![
+        timer(instance, "e1", 2, 5_000 + created),
+        timer(instance, "e1", 3, 9_000 + created),
+    ];
+    assert!(matches!(
+        one(store, Op::Turn(t)),
+        Ok(OpOutcome::TurnCommitted { .. })
+    ));
+    one(
+        store,
+        Op::RaiseEvent {
+            instance: id(instance),
+            message: event_raised("poke"),
+        },
+    )
+    .unwrap();
+    run_turn(store, instance, 2, status);
+}
+
+/// Everything a hub holds, as the public API shows it.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    pub count: u64,
+    pub instances: Vec<InstanceRecord>,
+    pub histories: Vec<Vec<HistoryEvent>>,
+    pub inboxes: Vec<(InstanceId, weft_store::Inbox)>,
+    pub queue: Vec<(u64, ActivityWork)>,
+    pub timers: Vec<TimerEntry>,
+}
+
+pub fn snapshot(store: &Store) -> Snapshot {
+    let instances = list_every(store, &InstanceFilter::default());
+    Snapshot {
+        count: store.instance_count().unwrap(),
+        histories: instances
+            .iter()
+            .map(|r| store.history(&r.instance_id).unwrap())
+            .collect(),
+        instances,
+        inboxes: store.all_inboxes().unwrap(),
+        queue: store.activity_queue().unwrap(),
+        timers: store.timers().unwrap(),
+    }
+}
+
+/// Every instance matching `filter`, through all pages.
+pub fn list_every(store: &Store, filter: &InstanceFilter) -> Vec<InstanceRecord> {
+    let mut out = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let (page, next) = store.list_instances(filter, 50, token.as_deref()).unwrap();
+        out.extend(page);
+        match next {
+            Some(t) => token = Some(t),
+            None => return out,
+        }
+    }
+}
+
+/// The IDs of every instance matching `filter`, in listing order.
+pub fn ids_matching(store: &Store, filter: &InstanceFilter) -> Vec<String> {
+    list_every(store, filter)
+        .into_iter()
+        .map(|r| r.instance_id.to_string())
+        .collect()
 }

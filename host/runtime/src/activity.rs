@@ -29,6 +29,9 @@ impl WasiView for ActState {
 pub enum ActivityError {
     #[error("could not instantiate the component for activity '{name}': {reason}")]
     Instantiate { name: String, reason: String },
+    /// Every instance slot is in use; run the activity again later.
+    #[error("no free instance slot for activity '{name}'")]
+    Busy { name: String },
 }
 
 pub(crate) fn failure(f: types::Failure) -> weft_core::Failure {

@@ -220,9 +220,19 @@ impl LoadedComponent {
             .act_pre
             .instantiate_async(&mut store)
             .await
-            .map_err(|e| ActivityError::Instantiate {
-                name: name.to_owned(),
-                reason: format!("{e:#}"),
+            .map_err(|e| {
+                if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                    .is_some()
+                {
+                    ActivityError::Busy {
+                        name: name.to_owned(),
+                    }
+                } else {
+                    ActivityError::Instantiate {
+                        name: name.to_owned(),
+                        reason: format!("{e:#}"),
+                    }
+                }
             })?;
         let result = inst
             .weft_durable_activities()

@@ -37,6 +37,9 @@ pub enum TurnError {
     /// The host could not run the guest (bad history, instantiation failure).
     #[error("{0}")]
     Host(String),
+    /// Every instance slot is in use; run the turn again later.
+    #[error("{0}")]
+    Busy(String),
 }
 
 /// Handle to a hot orchestrator guest.
@@ -156,7 +159,15 @@ async fn run(
                 "could not instantiate orchestrator '{}' for instance '{instance}': {e:#}",
                 start.name
             );
-            store.data_mut().send_reply(Err(TurnError::Host(msg)));
+            let err = if e
+                .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
+                .is_some()
+            {
+                TurnError::Busy(msg)
+            } else {
+                TurnError::Host(msg)
+            };
+            store.data_mut().send_reply(Err(err));
             return;
         }
     };

@@ -31,8 +31,28 @@ enum Command {
     StartNew(remote::StartNewArgs),
     /// Show an instance's status.
     GetRuntimeStatus(remote::StatusArgs),
+    /// Show an instance's full history.
+    GetHistory(remote::IdArgs),
+    /// List instances, filtered and paged.
+    GetInstances(remote::InstancesArgs),
     /// Send an external event to an instance.
     RaiseEvent(remote::RaiseEventArgs),
+    /// Terminate an instance.
+    Terminate(remote::ControlArgs),
+    /// Suspend an instance (arrivals are kept until it is resumed).
+    Suspend(remote::ControlArgs),
+    /// Resume a suspended instance.
+    Resume(remote::ControlArgs),
+    /// Rewind a failed instance: its failed activities run again.
+    Rewind(remote::ControlArgs),
+    /// Start an instance's orchestrator again with the same input.
+    Restart(remote::RestartArgs),
+    /// Wait for an instance to finish and print its status.
+    Wait(remote::WaitArgs),
+    /// Delete finished instances: one by --id, or by filter.
+    PurgeHistory(remote::PurgeArgs),
+    /// Delete a task hub and all its data.
+    DeleteTaskHub(remote::DeleteHubArgs),
     /// Run the benchmark workloads (W1, W2) in-process and print the figures.
     Bench(bench::BenchArgs),
 }
@@ -44,7 +64,17 @@ pub fn main() -> ExitCode {
         Command::Serve(a) => serve::run(a),
         Command::StartNew(a) => remote::start_new(a),
         Command::GetRuntimeStatus(a) => remote::get_runtime_status(a),
+        Command::GetHistory(a) => remote::get_history(a),
+        Command::GetInstances(a) => remote::get_instances(a),
         Command::RaiseEvent(a) => remote::raise_event(a),
+        Command::Terminate(a) => remote::control("terminate", a),
+        Command::Suspend(a) => remote::control("suspend", a),
+        Command::Resume(a) => remote::control("resume", a),
+        Command::Rewind(a) => remote::control("rewind", a),
+        Command::Restart(a) => remote::restart(a),
+        Command::Wait(a) => remote::wait(a),
+        Command::PurgeHistory(a) => remote::purge_history(a),
+        Command::DeleteTaskHub(a) => remote::delete_task_hub(a),
         Command::Bench(a) => bench::run(a),
     };
     match result {

@@ -24,6 +24,13 @@ pub struct ServeArgs {
     /// Most activities running at once.
     #[arg(long, default_value_t = 256)]
     max_activities: usize,
+    /// Task hub for requests that name none.
+    #[arg(long, default_value = "default")]
+    task_hub_name: String,
+    /// Require this API key on every request (`code=` or `Authorization: Bearer`).
+    /// Needed to listen beyond loopback.
+    #[arg(long, env = "WEFT_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
 }
 
 pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -35,10 +42,11 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    if !a.listen.ip().is_loopback() {
+    let api_key = a.api_key.clone().filter(|k| !k.is_empty());
+    if !a.listen.ip().is_loopback() && api_key.is_none() {
         anyhow::bail!(
-            "refusing to listen on {}: the API has no authentication configured, so it only binds to \
-             loopback addresses (use --listen 127.0.0.1:PORT)",
+            "refusing to listen on {} without an API key: anyone who can reach it could run and delete \
+             orchestrations. Set --api-key (or WEFT_API_KEY), or listen on 127.0.0.1",
             a.listen
         );
     }
@@ -50,12 +58,13 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         config.components = a.components.clone();
         config.max_hot = a.max_hot;
         config.max_activities = a.max_activities;
+        config.default_hub = a.task_hub_name.clone();
         let weft = Weft::open(config).await?;
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
         tracing::info!(addr = %listener.local_addr()?, store = %a.store.display(), "weft is serving");
-        axum::serve(listener, router(ApiState { weft }))
+        axum::serve(listener, router(ApiState { weft, api_key }))
             .with_graceful_shutdown(shutdown())
             .await?;
         tracing::info!("weft stopped");

@@ -8,6 +8,7 @@
 use super::dispatcher::Shared;
 use std::sync::Arc;
 use weft_core::{EventKind, Failure, HistoryEvent, Message, Timestamp};
+use weft_runtime::ActivityError;
 use weft_store::{ActivityWork, Op, OpOutcome};
 
 /// Runs work item `seq` on the pool and delivers its result.
@@ -26,6 +27,9 @@ pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
                 failure,
             },
         };
+        if shared.is_closed() {
+            return;
+        }
         let message = Message::for_execution(
             work.execution.clone(),
             HistoryEvent::new(Timestamp::now(), kind),
@@ -68,8 +72,14 @@ async fn run(shared: &Shared, work: &ActivityWork) -> Result<weft_core::Json, Fa
             ),
         ));
     };
-    match component.run_activity(&work.name, &work.input).await {
-        Ok(result) => result,
-        Err(e) => Err(Failure::new("weft.ActivityHostError", e.to_string())),
+    loop {
+        match component.run_activity(&work.name, &work.input).await {
+            Ok(result) => return result,
+            // Every instance slot is taken (other task hubs are busy): wait, do not fail.
+            Err(ActivityError::Busy { .. }) => {
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await
+            }
+            Err(e) => return Err(Failure::new("weft.ActivityHostError", e.to_string())),
+        }
     }
 }

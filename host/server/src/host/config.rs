@@ -17,6 +17,8 @@ pub struct HostConfig {
     pub max_activities: usize,
     /// Most orchestration turns running at once.
     pub max_turns: usize,
+    /// The task hub used when a request names none.
+    pub default_hub: String,
 }
 
 impl HostConfig {
@@ -28,6 +30,7 @@ impl HostConfig {
             max_hot: 4096,
             max_activities: 256,
             max_turns: 512,
+            default_hub: "default".to_owned(),
         }
     }
 

@@ -7,7 +7,7 @@
 //! only then dispatches the turn's activities and timers and wakes waiters. It
 //! loops while messages keep arriving.
 
-use super::activities;
+use super::control::is_control;
 use super::lru::Lru;
 use super::registry::Registry;
 use super::timers::TimerHandle;
@@ -17,12 +17,9 @@ use tokio::sync::{Semaphore, oneshot};
 use weft_core::{
     EventKind, Failure, HistoryEvent, InstanceId, Json, Message, RuntimeStatus, Timestamp,
 };
-use weft_engine::{Action, TurnOutcome, TurnOutput};
-use weft_runtime::{Guest, LoadedComponent, Runtime, TurnError, TurnResult};
-use weft_store::{
-    ActivityWork, InstanceRecord, Op, OpOutcome, Store, TimerEntry, TimerKey, TurnWrite,
-    WriterHandle,
-};
+use weft_engine::{TurnOutcome, TurnOutput};
+use weft_runtime::{Guest, LoadedComponent, TurnError, TurnResult};
+use weft_store::{InstanceRecord, Store, WriterHandle};
 
 /// Per-instance dispatcher state.
 #[derive(Default)]
@@ -38,25 +35,25 @@ struct Slot {
 }
 
 /// What a turn leaves for the next one.
-struct AfterTurn {
+pub(super) struct AfterTurn {
     /// The guest to keep hot (it is waiting).
-    guest: Option<Guest>,
+    pub guest: Option<Guest>,
     /// The committed instance row, if known.
-    record: Option<InstanceRecord>,
-    /// The turn was not committed (stale, or a storage fault): its messages are
-    /// still in the inbox and must be read back and run again.
-    reload_inbox: bool,
+    pub record: Option<InstanceRecord>,
+    /// Messages in the store's inbox must be read back: the turn was not
+    /// committed (stale, or a storage fault), or it released held messages.
+    pub reload_inbox: bool,
 }
 
 impl AfterTurn {
-    fn done(guest: Option<Guest>, record: Option<InstanceRecord>) -> AfterTurn {
+    pub fn done(guest: Option<Guest>, record: Option<InstanceRecord>) -> AfterTurn {
         AfterTurn {
             guest,
             record,
             reload_inbox: false,
         }
     }
-    fn retry() -> AfterTurn {
+    pub fn retry() -> AfterTurn {
         AfterTurn {
             guest: None,
             record: None,
@@ -69,8 +66,7 @@ impl AfterTurn {
 pub struct Shared {
     pub store: Arc<Store>,
     pub writer: WriterHandle,
-    pub runtime: Runtime,
-    pub registry: RwLock<Registry>,
+    pub registry: Arc<RwLock<Registry>>,
     pub timers: TimerHandle,
     pub activity_permits: Arc<Semaphore>,
     /// Bounds turns in progress, so live Wasm instances never exceed the pool
@@ -80,13 +76,15 @@ pub struct Shared {
     hot: Mutex<Lru<InstanceId>>,
     max_hot: usize,
     waiters: Mutex<HashMap<InstanceId, Vec<oneshot::Sender<()>>>>,
+    /// Set when the task hub is deleted: nothing more is started or committed.
+    closed: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
     pub fn new(
         store: Arc<Store>,
         writer: WriterHandle,
-        runtime: Runtime,
+        registry: Arc<RwLock<Registry>>,
         timers: TimerHandle,
         max_hot: usize,
         max_activities: usize,
@@ -95,8 +93,8 @@ impl Shared {
         Shared {
             store,
             writer,
-            runtime,
-            registry: RwLock::new(Registry::default()),
+            registry,
+            closed: std::sync::atomic::AtomicBool::new(false),
             timers,
             activity_permits: Arc::new(Semaphore::new(max_activities.max(1))),
             turn_permits: Arc::new(Semaphore::new(max_turns.max(1))),
@@ -107,8 +105,23 @@ impl Shared {
         }
     }
 
+    /// Stops this hub's dispatcher (its task hub is being deleted): no new turn,
+    /// activity or timer starts; work already running is abandoned.
+    pub fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.slots.lock().expect("slots lock").clear();
+    }
+
+    /// True once [`Shared::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
     /// Hands a committed inbox message to its instance, starting a turn if none runs.
     pub fn deliver(self: &Arc<Self>, instance: InstanceId, seq: u64, message: Message) {
+        if self.is_closed() {
+            return;
+        }
         let start = {
             let mut slots = self.slots.lock().expect("slots lock");
             let slot = slots.entry(instance.clone()).or_default();
@@ -136,7 +149,7 @@ impl Shared {
         rx
     }
 
-    fn notify_finished(&self, instance: &InstanceId) {
+    pub(super) fn notify_finished(&self, instance: &InstanceId) {
         if let Some(ws) = self.waiters.lock().expect("waiters lock").remove(instance) {
             for w in ws {
                 let _ = w.send(());
@@ -158,8 +171,14 @@ impl Shared {
                     }
                     return;
                 }
+                // Control messages run alone, in inbox order with the arrivals around them.
+                let take = match slot.pending.iter().position(|(_, m)| is_control(m)) {
+                    Some(0) => 1,
+                    Some(i) => i,
+                    None => slot.pending.len(),
+                };
                 (
-                    std::mem::take(&mut slot.pending),
+                    slot.pending.drain(..take).collect::<Vec<_>>(),
                     slot.guest.take(),
                     slot.record.take(),
                 )
@@ -168,7 +187,13 @@ impl Shared {
                 self.hot.lock().expect("hot lock").remove(&instance);
             }
             let permit = self.turn_permits.clone().acquire_owned().await;
-            let after = self.turn(&instance, messages, guest, record).await;
+            let after = match messages.as_slice() {
+                [(seq, m)] if is_control(m) => {
+                    drop(guest);
+                    self.control_turn(&instance, *seq, m.clone()).await
+                }
+                _ => self.turn(&instance, messages, guest, record).await,
+            };
             drop(permit);
             if after.reload_inbox {
                 self.reload_inbox(&instance).await;
@@ -273,20 +298,21 @@ impl Shared {
                 }
             },
         };
-        if record.status.is_terminal() {
-            // Messages for a finished instance stay in its inbox (rewind may use them).
+        if record.status.is_terminal() || record.status == RuntimeStatus::Suspended {
+            // Held in the inbox: a resume (or a rewind of a failed instance) reads
+            // them back. Messages for a completed or terminated instance stay
+            // there until it is purged.
             return AfterTurn::done(None, Some(record));
         }
         let mut seqs = Vec::with_capacity(messages.len());
         let mut events = Vec::with_capacity(messages.len());
         for (seq, m) in messages {
             seqs.push(seq);
-            let current = m
-                .execution
+            // The engine drops a second start and duplicate completions.
+            if m.execution
                 .as_ref()
-                .is_none_or(|e| *e == record.execution_id);
-            let is_start = matches!(m.kind(), EventKind::ExecutionStarted { .. });
-            if current && (!is_start || record.history_len == 0) {
+                .is_none_or(|e| *e == record.execution_id)
+            {
                 events.push(m.event);
             }
         }
@@ -300,23 +326,22 @@ impl Shared {
             }
         };
         match result {
-            Ok(out) => {
-                self.commit_turn(instance, record, seqs, out, guest, now)
-                    .await
-            }
+            Ok(out) => self.commit_turn(record, seqs, out, guest, now).await,
             Err(TurnError::Nondeterminism(d)) => {
                 // Nothing from the divergent run is recorded: the history and the
                 // inbox stay as they are, only the status says why it stopped.
                 let failure = Failure::new("weft.Nondeterminism", d.to_string());
                 tracing::error!(%instance, "{d}");
-                self.commit_failure_status(instance, record, failure, now)
-                    .await
+                self.commit_failure_status(record, failure, now).await
+            }
+            Err(TurnError::Busy(msg)) => {
+                tracing::warn!(%instance, "{msg}; the turn runs again shortly");
+                AfterTurn::retry()
             }
             Err(TurnError::Host(msg)) => {
                 let failure = Failure::new("weft.HostError", msg.clone());
                 tracing::error!(%instance, "{msg}");
-                self.commit_failure_status(instance, record, failure, now)
-                    .await
+                self.commit_failure_status(record, failure, now).await
             }
         }
     }
@@ -365,7 +390,6 @@ impl Shared {
 
     async fn commit_turn(
         self: &Arc<Self>,
-        instance: &InstanceId,
         old: InstanceRecord,
         consumed: Vec<u64>,
         out: TurnOutput,
@@ -392,86 +416,19 @@ impl Shared {
                 false
             }
         };
-        let mut activities = Vec::new();
-        let mut timers = Vec::new();
-        let mut cancel_timers = Vec::new();
-        for action in &out.actions {
-            match action {
-                Action::ScheduleActivity { id, name, input } => {
-                    let component = self
-                        .registry
-                        .read()
-                        .expect("registry lock")
-                        .activity(name, &record.component)
-                        .map(|c| c.info.digest.clone())
-                        .unwrap_or_default();
-                    activities.push(ActivityWork {
-                        instance: instance.clone(),
-                        execution: record.execution_id.clone(),
-                        scheduled_id: *id,
-                        name: name.clone(),
-                        input: input.clone(),
-                        component,
-                    });
-                }
-                Action::CreateTimer { id, fire_at } => timers.push(TimerEntry {
-                    key: TimerKey {
-                        fire_at: *fire_at,
-                        instance: instance.clone(),
-                        timer_id: *id,
-                    },
-                    execution: record.execution_id.clone(),
-                }),
-                Action::CancelTimer { id, fire_at } => cancel_timers.push(TimerKey {
-                    fire_at: *fire_at,
-                    instance: instance.clone(),
-                    timer_id: *id,
-                }),
-            }
-        }
-        let write = TurnWrite {
-            instance: instance.clone(),
-            expected_execution: old.execution_id.clone(),
-            expected_history_len: old.history_len,
-            new_events: out.new_events,
-            consumed_inbox: consumed,
-            record: record.clone(),
-            activities: activities.clone(),
-            timers: timers.clone(),
-            cancel_timers: cancel_timers.clone(),
-        };
-        match self.writer.submit(Op::Turn(write)).await {
-            Ok(Ok(OpOutcome::TurnCommitted { activity_seqs })) => {
-                for (seq, work) in activity_seqs.into_iter().zip(activities) {
-                    activities::dispatch(self.clone(), seq, work);
-                }
-                for t in timers {
-                    self.timers.add(t);
-                }
-                for k in cancel_timers {
-                    self.timers.cancel(k);
-                }
-                if record.status.is_terminal() {
-                    self.notify_finished(instance);
-                }
-                AfterTurn::done(if keep_guest { guest } else { None }, Some(record))
-            }
-            Ok(other) => {
-                // Stale: the instance changed under us (replaced by a new start).
-                tracing::warn!(%instance, "turn not committed: {other:?}; reloading the instance");
-                AfterTurn::retry()
-            }
-            Err(e) => {
-                tracing::error!(%instance, "turn not committed: {e}; retrying");
-                AfterTurn::retry()
-            }
+        if self
+            .commit(&old, &record, consumed, out.new_events, &out.actions)
+            .await
+        {
+            AfterTurn::done(if keep_guest { guest } else { None }, Some(record))
+        } else {
+            AfterTurn::retry()
         }
     }
 
     /// Marks the instance Failed without touching its history or inbox.
     async fn commit_failure_status(
         self: &Arc<Self>,
-        instance: &InstanceId,
         old: InstanceRecord,
         failure: Failure,
         now: Timestamp,
@@ -480,26 +437,13 @@ impl Shared {
         record.status = RuntimeStatus::Failed;
         record.output = Some(Json::from_value(&failure));
         record.updated = now;
-        let write = TurnWrite {
-            instance: instance.clone(),
-            expected_execution: old.execution_id.clone(),
-            expected_history_len: old.history_len,
-            new_events: Vec::new(),
-            consumed_inbox: Vec::new(),
-            record: record.clone(),
-            activities: Vec::new(),
-            timers: Vec::new(),
-            cancel_timers: Vec::new(),
-        };
-        match self.writer.submit(Op::Turn(write)).await {
-            Ok(Ok(_)) => {
-                self.notify_finished(instance);
-                AfterTurn::done(None, Some(record))
-            }
-            other => {
-                tracing::error!(%instance, "could not record the failure: {other:?}; retrying");
-                AfterTurn::retry()
-            }
+        if self
+            .commit(&old, &record, Vec::new(), Vec::new(), &[])
+            .await
+        {
+            AfterTurn::done(None, Some(record))
+        } else {
+            AfterTurn::retry()
         }
     }
 

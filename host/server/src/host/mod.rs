@@ -5,18 +5,25 @@
 //! group-commit [`weft_store::WriterHandle`]), then handed to the
 //! [`dispatcher`], which runs one turn per instance at a time and commits the
 //! turn's whole effect in one transaction before dispatching its activities and
-//! timers.
+//! timers. [`Weft`] is the host; [`TaskHub`] is the client API of one task hub,
+//! each with its own dispatcher, sharing the Wasm runtime and the components.
 
 mod activities;
-mod client;
+mod commit;
 mod config;
+mod control;
 mod dispatcher;
+mod errors;
 mod lru;
 mod registry;
 mod replay_check;
+mod task_hub;
 mod timers;
+mod weft;
 
-pub use client::{ClientError, DeployError, Status, Weft, validate_event_name};
 pub use config::HostConfig;
+pub use errors::{ClientError, DeployError, validate_event_name};
 pub use registry::Registry;
 pub use replay_check::ReplayMismatch;
+pub use task_hub::{Status, TaskHub};
+pub use weft::Weft;

@@ -78,6 +78,9 @@ pub async fn run(shared: Weak<Shared>, rx: TimerReceiver) {
 }
 
 async fn fire(shared: Arc<Shared>, ready: Vec<TimerEntry>) {
+    if shared.is_closed() {
+        return;
+    }
     let now = Timestamp::now();
     let messages: Vec<Message> = ready
         .iter()

@@ -5,6 +5,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
 /// An error answer. Callers' mistakes are 4xx; only storage faults are 5xx.
+#[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
@@ -24,9 +25,11 @@ impl From<ClientError> for ApiError {
         let status = match &e {
             ClientError::UnknownOrchestrator { .. }
             | ClientError::InvalidInstanceId(_)
-            | ClientError::InvalidEventName(_) => StatusCode::BAD_REQUEST,
-            ClientError::Conflict { .. } => StatusCode::CONFLICT,
-            ClientError::NotFound(_) => StatusCode::NOT_FOUND,
+            | ClientError::InvalidEventName(_)
+            | ClientError::InvalidTaskHub(_)
+            | ClientError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
+            ClientError::Conflict { .. } | ClientError::WrongStatus { .. } => StatusCode::CONFLICT,
+            ClientError::NotFound(_) | ClientError::TaskHubNotFound(_) => StatusCode::NOT_FOUND,
             ClientError::Gone { .. } => StatusCode::GONE,
             ClientError::Store(_) | ClientError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

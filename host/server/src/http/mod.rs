@@ -2,14 +2,28 @@
 //!
 //! Routes live under `/runtime/webhooks/durabletask/`. Status codes follow the
 //! extension's code behaviour; where it answers 500 for a caller's mistake we
-//! answer the proper 4xx (SPEC ), e.g. 409 for starting a running ID.
+//! answer the proper 4xx (SPEC ): 409 for starting a running ID, for
+//! suspending a suspended instance, resuming or rewinding one in the wrong
+//! status, or purging one that has not finished. `openapi.yaml` at the
+//! repository root describes every route.
+//!
+//! Files: `routes` (the table), `auth` (API key), `params` (query parsing),
+//! `start`, `instances` (status, list, purge, history), `operations` (events and
+//! control requests), `hubs`, `payload` and `history` (bodies), `error`.
 
+mod auth;
 mod error;
+mod history;
+mod hubs;
+mod instances;
+mod operations;
+mod params;
 mod payload;
 mod routes;
+mod start;
 
 pub use payload::encode;
-pub use routes::router;
+pub use routes::{MAX_BODY, router};
 
 use crate::host::Weft;
 
@@ -17,4 +31,6 @@ use crate::host::Weft;
 #[derive(Clone)]
 pub struct ApiState {
     pub weft: Weft,
+    /// When set, every request must carry it (`code=` or `Authorization: Bearer`).
+    pub api_key: Option<String>,
 }

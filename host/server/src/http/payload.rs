@@ -19,6 +19,40 @@ pub fn encode(s: &str) -> String {
     out
 }
 
+/// Builds the management URLs of instances: the server's base URL plus the
+/// `taskHub` (and, when the server has an API key, `code`) query every URL needs
+/// to be usable as it is by an external system (reference §1.3).
+pub struct Links {
+    base: String,
+    query: String,
+}
+
+impl Links {
+    pub fn new(base: String, hub: &str, code: Option<&str>) -> Links {
+        let mut query = format!("taskHub={}", encode(hub));
+        if let Some(c) = code {
+            query.push_str(&format!("&code={}", encode(c)));
+        }
+        Links { base, query }
+    }
+
+    /// `{base}/instances/{id}[/{op}]?[{first}&]{query}`.
+    fn instance(&self, id: &str, op: &str, first: &str) -> String {
+        let sep = if first.is_empty() { "" } else { "&" };
+        format!(
+            "{}/instances/{}{op}?{first}{sep}{}",
+            self.base,
+            encode(id),
+            self.query
+        )
+    }
+
+    /// The status URL of an instance (the `Location` of 202 answers).
+    pub fn status(&self, id: &str) -> String {
+        self.instance(id, "", "")
+    }
+}
+
 /// The management URLs of an instance, as the start route returns them.
 /// Fields in Durable Functions' order.
 #[derive(Serialize)]
@@ -34,17 +68,32 @@ pub struct CheckStatus {
     pub resume_post_uri: String,
 }
 
-pub fn check_status(base: &str, id: &str) -> CheckStatus {
-    let i = format!("{base}/instances/{}", encode(id));
+pub fn check_status(links: &Links, id: &str) -> CheckStatus {
     CheckStatus {
         id: id.to_owned(),
-        status_query_get_uri: i.clone(),
-        send_event_post_uri: format!("{i}/raiseEvent/{{eventName}}"),
-        terminate_post_uri: format!("{i}/terminate?reason={{text}}"),
-        purge_history_delete_uri: i.clone(),
-        restart_post_uri: format!("{i}/restart"),
-        suspend_post_uri: format!("{i}/suspend?reason={{text}}"),
-        resume_post_uri: format!("{i}/resume?reason={{text}}"),
+        status_query_get_uri: links.status(id),
+        send_event_post_uri: links.instance(id, "/raiseEvent/{eventName}", ""),
+        terminate_post_uri: links.instance(id, "/terminate", "reason={text}"),
+        purge_history_delete_uri: links.status(id),
+        restart_post_uri: links.instance(id, "/restart", ""),
+        suspend_post_uri: links.instance(id, "/suspend", "reason={text}"),
+        resume_post_uri: links.instance(id, "/resume", "reason={text}"),
+    }
+}
+
+/// `HttpManagementPayload`: the check-status URLs plus `rewindPostUri`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Management {
+    #[serde(flatten)]
+    pub urls: CheckStatus,
+    pub rewind_post_uri: String,
+}
+
+pub fn management(links: &Links, id: &str) -> Management {
+    Management {
+        urls: check_status(links, id),
+        rewind_post_uri: links.instance(id, "/rewind", "reason={text}"),
     }
 }
 
@@ -61,9 +110,20 @@ pub struct StatusBody {
     pub output: Value,
     pub created_time: String,
     pub last_updated_time: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub history_events: Option<Vec<Value>>,
 }
 
 pub fn status(s: &Status, show_input: bool) -> StatusBody {
+    status_with_history(s, show_input, None)
+}
+
+/// The status body with `historyEvents` (when `showHistory=true`).
+pub fn status_with_history(
+    s: &Status,
+    show_input: bool,
+    history: Option<Vec<Value>>,
+) -> StatusBody {
     let json = |j: &Option<weft_core::Json>| j.as_ref().map_or(Value::Null, |v| v.to_value());
     StatusBody {
         name: s.name.clone(),
@@ -78,5 +138,6 @@ pub fn status(s: &Status, show_input: bool) -> StatusBody {
         output: json(&s.output),
         created_time: s.created.to_rfc3339_seconds(),
         last_updated_time: s.updated.to_rfc3339_seconds(),
+        history_events: history,
     }
 }

@@ -1,0 +1,274 @@
+//! The host: one store file, one Wasm runtime and component registry, and a
+//! dispatcher per task hub.
+
+use super::config::HostConfig;
+use super::dispatcher::Shared;
+use super::errors::{ClientError, DeployError};
+use super::registry::Registry;
+use super::task_hub::TaskHub;
+use super::timers;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex, RwLock};
+use weft_runtime::{ComponentInfo, Runtime};
+use weft_store::{Hub, Op, Store, Writer};
+
+/// A running Weft host. Cheap to clone.
+#[derive(Clone)]
+pub struct Weft {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: HostConfig,
+    /// The store handle of the default hub; components are stored here.
+    root: Arc<Store>,
+    runtime: Arc<Runtime>,
+    registry: Arc<RwLock<Registry>>,
+    hubs: Mutex<HashMap<String, Arc<Shared>>>,
+}
+
+impl Weft {
+    /// Opens the store, loads the components directory and resumes every
+    /// in-flight instance, activity and timer of every task hub in the store.
+    pub async fn open(config: HostConfig) -> anyhow::Result<Weft> {
+        let path = config.store.clone();
+        let hub = Hub::new(&config.default_hub)
+            .map_err(|e| anyhow::anyhow!("invalid default task hub name: {e}"))?;
+        let root =
+            tokio::task::spawn_blocking(move || Store::open(&path).and_then(|s| s.hub(&hub)))
+                .await?
+                .map_err(|e| {
+                    anyhow::anyhow!("cannot open store {}: {e}", config.store.display())
+                })?;
+        let runtime = Runtime::new(Some(config.cache_dir()), config.instance_slots())
+            .map_err(|e| anyhow::anyhow!("cannot start Wasm runtime: {e:#}"))?;
+        let weft = Weft {
+            inner: Arc::new(Inner {
+                config: config.clone(),
+                root: Arc::new(root),
+                runtime: Arc::new(runtime),
+                registry: Arc::default(),
+                hubs: Mutex::default(),
+            }),
+        };
+        if let Some(dir) = &config.components {
+            weft.deploy_dir(dir).await;
+        }
+        let mut names: Vec<String> = weft
+            .inner
+            .root
+            .hubs()?
+            .iter()
+            .map(|h| h.as_str().to_owned())
+            .collect();
+        if !names.contains(&config.default_hub) {
+            names.push(config.default_hub.clone());
+        }
+        for name in names {
+            weft.hub(Some(&name))?.recover().await?;
+        }
+        Ok(weft)
+    }
+
+    /// The task hub `name` (the configured default when `None`), started on first use.
+    pub fn hub(&self, name: Option<&str>) -> Result<TaskHub, ClientError> {
+        let name = name.unwrap_or(&self.inner.config.default_hub);
+        let hub = Hub::new(name).map_err(|e| ClientError::InvalidTaskHub(e.to_string()))?;
+        let mut hubs = self.inner.hubs.lock().expect("hubs lock");
+        if let Some(shared) = hubs.get(name) {
+            return Ok(TaskHub::new(shared.clone(), self.clone()));
+        }
+        let store = Arc::new(self.inner.root.hub(&hub)?);
+        let writer = Writer::spawn(store.clone());
+        let (timer_handle, timer_rx) = timers::channel();
+        let c = &self.inner.config;
+        let shared = Arc::new(Shared::new(
+            store,
+            writer,
+            self.inner.registry.clone(),
+            timer_handle,
+            c.max_hot,
+            c.max_activities,
+            c.max_turns,
+        ));
+        tokio::spawn(timers::run(Arc::downgrade(&shared), timer_rx));
+        hubs.insert(name.to_owned(), shared.clone());
+        Ok(TaskHub::new(shared, self.clone()))
+    }
+
+    /// The default task hub.
+    pub fn default_hub(&self) -> Result<TaskHub, ClientError> {
+        self.hub(None)
+    }
+
+    /// Task hubs with data in the store.
+    pub fn task_hubs(&self) -> Result<Vec<String>, ClientError> {
+        Ok(self
+            .inner
+            .root
+            .hubs()?
+            .iter()
+            .map(|h| h.as_str().to_owned())
+            .collect())
+    }
+
+    /// Deletes every instance, history and queue of task hub `name`.
+    /// Work in flight for the hub is abandoned.
+    pub async fn delete_task_hub(&self, name: &str) -> Result<(), ClientError> {
+        let hub = Hub::new(name).map_err(|e| ClientError::InvalidTaskHub(e.to_string()))?;
+        if let Some(shared) = self.inner.hubs.lock().expect("hubs lock").remove(name) {
+            shared.close();
+        }
+        let root = self.inner.root.clone();
+        let existed = tokio::task::spawn_blocking(move || root.delete_hub(&hub))
+            .await
+            .map_err(|e| ClientError::Internal(e.to_string()))??;
+        if existed {
+            Ok(())
+        } else {
+            Err(ClientError::TaskHubNotFound(name.to_owned()))
+        }
+    }
+
+    /// Loads every `*.wasm` in `dir`. A component that fails to load is logged
+    /// (file and reason) and skipped; the others still load.
+    pub async fn deploy_dir(&self, dir: &Path) -> Vec<ComponentInfo> {
+        let mut files: Vec<_> = match std::fs::read_dir(dir) {
+            Ok(rd) => rd.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(e) => {
+                tracing::error!(dir = %dir.display(), "cannot read components directory: {e}");
+                return Vec::new();
+            }
+        };
+        files.retain(|p| p.extension().is_some_and(|x| x == "wasm"));
+        files.sort();
+        let mut loaded = Vec::new();
+        for file in files {
+            let bytes = match std::fs::read(&file) {
+                Ok(b) => b,
+                Err(e) => {
+                    tracing::error!(file = %file.display(), "cannot read component: {e}");
+                    continue;
+                }
+            };
+            match self.deploy(bytes).await {
+                Ok(info) => {
+                    tracing::info!(
+                        file = %file.display(),
+                        digest = %info.digest,
+                        orchestrators = ?info.orchestrators,
+                        activities = ?info.activities,
+                        capabilities = ?info.capabilities,
+                        "component loaded"
+                    );
+                    loaded.push(info);
+                }
+                Err(e) => tracing::error!(file = %file.display(), "component not loaded: {e}"),
+            }
+        }
+        loaded
+    }
+
+    /// Compiles a component, stores its bytes by digest, and makes it current
+    /// for the names it exports.
+    pub async fn deploy(&self, bytes: Vec<u8>) -> Result<ComponentInfo, DeployError> {
+        let component = self.inner.runtime.load(&bytes).await?;
+        let info = component.info.clone();
+        let root = self.inner.root.clone();
+        let digest = info.digest.clone();
+        tokio::task::spawn_blocking(move || root.commit(vec![Op::PutComponent { digest, bytes }]))
+            .await
+            .map_err(|e| DeployError::Store(e.to_string()))??;
+        self.inner
+            .registry
+            .write()
+            .expect("registry lock")
+            .insert(component);
+        Ok(info)
+    }
+
+    /// Components loaded in this host.
+    pub fn components(&self) -> Vec<ComponentInfo> {
+        let mut v: Vec<_> = self
+            .inner
+            .registry
+            .read()
+            .expect("registry lock")
+            .components()
+            .iter()
+            .map(|c| c.info.clone())
+            .collect();
+        v.sort_by(|a, b| a.digest.cmp(&b.digest));
+        v
+    }
+
+    /// Loads a stored component by digest if it is not loaded (without making it current).
+    pub(super) async fn ensure_component(&self, digest: &str) {
+        if self
+            .inner
+            .registry
+            .read()
+            .expect("registry lock")
+            .get(digest)
+            .is_some()
+        {
+            return;
+        }
+        match self.inner.root.component(digest) {
+            Ok(Some(bytes)) => match self.inner.runtime.load(&bytes).await {
+                Ok(c) => self
+                    .inner
+                    .registry
+                    .write()
+                    .expect("registry lock")
+                    .insert_old(c),
+                Err(e) => tracing::error!(digest, "stored component does not load: {e}"),
+            },
+            Ok(None) => tracing::error!(
+                digest,
+                "an instance needs component {digest}, which is not stored; deploy it"
+            ),
+            Err(e) => tracing::error!(digest, "cannot read stored component: {e}"),
+        }
+    }
+}
+
+/// Shortcuts to the default task hub (what the bench and simple embedders use).
+impl Weft {
+    pub async fn start(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        input: weft_core::Json,
+    ) -> Result<weft_core::InstanceId, ClientError> {
+        self.default_hub()?.start(name, id, input).await
+    }
+    pub fn status(&self, id: &str) -> Result<Option<super::Status>, ClientError> {
+        self.default_hub()?.status(id)
+    }
+    pub fn history(&self, id: &str) -> Result<Vec<weft_core::HistoryEvent>, ClientError> {
+        self.default_hub()?.history(id)
+    }
+    pub async fn raise_event(
+        &self,
+        id: &str,
+        name: &str,
+        data: weft_core::Json,
+    ) -> Result<(), ClientError> {
+        self.default_hub()?.raise_event(id, name, data).await
+    }
+    pub async fn wait_for_completion(
+        &self,
+        id: &str,
+        timeout: std::time::Duration,
+    ) -> Result<Option<super::Status>, ClientError> {
+        self.default_hub()?.wait_for_completion(id, timeout).await
+    }
+    pub async fn check_replay(&self, id: &str) -> Result<(), super::ReplayMismatch> {
+        let hub = self
+            .default_hub()
+            .map_err(|e| super::ReplayMismatch::Unavailable(e.to_string()))?;
+        hub.check_replay(id).await
+    }
+}

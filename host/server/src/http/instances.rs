@@ -1,0 +1,148 @@
+//! Reading, listing and purging instances (reference §1.2 rows 2–5).
+
+use super::ApiState;
+use super::error::ApiError;
+use super::history;
+use super::payload;
+use super::routes::{Ctx, accepted};
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+/// Continuation header of the list route, both ways.
+const CONTINUATION: &str = "x-ms-continuation-token";
+
+/// Instances per page when the request gives no `top`: the route then pages
+/// through everything itself, as Durable Functions does.
+const PAGE: usize = 1000;
+
+fn not_found(id: &str) -> ApiError {
+    ApiError {
+        status: StatusCode::NOT_FOUND,
+        message: format!("no instance with ID '{id}'"),
+    }
+}
+
+pub async fn status(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&st, &headers, q)?;
+    let show_input = ctx.params.bool("showInput", true)?;
+    let show_history = ctx.params.bool("showHistory", false)?;
+    let show_output = ctx.params.bool("showHistoryOutput", false)?;
+    let s = ctx.hub.status(&id)?.ok_or_else(|| not_found(&id))?;
+    let events = if show_history {
+        Some(history::project(&ctx.hub.history(&id)?, show_output))
+    } else {
+        None
+    };
+    let body = payload::status_with_history(&s, show_input, events);
+    if s.status.is_terminal() {
+        return Ok((StatusCode::OK, axum::Json(body)).into_response());
+    }
+    Ok(accepted(&ctx.links.status(&id), body, 5))
+}
+
+/// Every history event, unprojected (`weft get-history`).
+pub async fn history(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&st, &headers, q)?;
+    ctx.hub.status(&id)?.ok_or_else(|| not_found(&id))?;
+    Ok(axum::Json(history::full(&ctx.hub.history(&id)?)).into_response())
+}
+
+/// `HttpManagementPayload`: the instance's URLs including `rewindPostUri`.
+pub async fn management(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&st, &headers, q)?;
+    ctx.hub.status(&id)?.ok_or_else(|| not_found(&id))?;
+    Ok(axum::Json(payload::management(&ctx.links, &id)).into_response())
+}
+
+pub async fn list(
+    State(st): State<ApiState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&st, &headers, q)?;
+    let filter = ctx.params.filter()?;
+    let show_input = ctx.params.bool("showInput", true)?;
+    let token = headers
+        .get(CONTINUATION)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::bad_request(format!("{CONTINUATION} is not text")))
+        })
+        .transpose()?
+        .filter(|t| !t.is_empty() && *t != "null")
+        .map(str::to_owned);
+    let (rows, next) = match ctx.params.count("top")? {
+        Some(top) => ctx.hub.list(&filter, top, token.as_deref())?,
+        None => {
+            let mut all = Vec::new();
+            let mut token = token;
+            loop {
+                let (mut rows, next) = ctx.hub.list(&filter, PAGE, token.as_deref())?;
+                all.append(&mut rows);
+                match next {
+                    Some(t) => token = Some(t),
+                    None => break (all, None),
+                }
+            }
+        }
+    };
+    let body: Vec<_> = rows
+        .iter()
+        .map(|s| payload::status(s, show_input))
+        .collect();
+    let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
+    if let Some(t) = next.and_then(|t| HeaderValue::from_str(&t).ok()) {
+        resp.headers_mut().insert(CONTINUATION, t);
+    }
+    Ok(resp)
+}
+
+pub async fn purge(
+    State(st): State<ApiState>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&st, &headers, q)?;
+    let n = ctx.hub.purge(&id).await?;
+    Ok(axum::Json(json!({ "instancesDeleted": n })).into_response())
+}
+
+/// Purge by filter. Like Durable Functions, 404 when nothing matched.
+pub async fn purge_matching(
+    State(st): State<ApiState>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let ctx = Ctx::new(&st, &headers, q)?;
+    let filter = ctx.params.filter()?;
+    if filter.id_prefix.is_some() {
+        return Err(ApiError::bad_request(
+            "instanceIdPrefix is not supported when purging; purge by createdTimeFrom, createdTimeTo and runtimeStatus",
+        ));
+    }
+    let n = ctx.hub.purge_matching(filter).await?;
+    let status = if n == 0 {
+        StatusCode::NOT_FOUND
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, axum::Json(json!({ "instancesDeleted": n }))).into_response())
+}

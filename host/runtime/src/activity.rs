@@ -9,6 +9,30 @@ use crate::orchestration::from_wit_failure;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
+/// What activities may reach, granted by the operator's configuration.
+#[derive(Clone, Debug, Default)]
+pub struct ActivityCapabilities {
+    /// Host directories preopened for activities: (host path, path the guest sees).
+    pub dirs: Vec<(std::path::PathBuf, String)>,
+}
+
+impl ActivityCapabilities {
+    /// Builds the WASI context of one activity call: the configured directories
+    /// (read-write), stdout and stderr to the log, nothing else.
+    pub(crate) fn wasi(
+        &self,
+        stdout: crate::det_wasi::GuestLog,
+        stderr: crate::det_wasi::GuestLog,
+    ) -> wasmtime::Result<WasiCtx> {
+        let mut b = wasmtime_wasi::WasiCtxBuilder::new();
+        b.stdout(stdout).stderr(stderr);
+        for (host, guest) in &self.dirs {
+            b.preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadWrite)?;
+        }
+        Ok(b.build())
+    }
+}
+
 /// Store data of an activity call.
 pub struct ActState {
     pub(crate) wasi: WasiCtx,

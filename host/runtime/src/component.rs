@@ -1,6 +1,6 @@
 //! Components: load by content digest, compile once, describe.
 
-use crate::activity::{ActState, ActivityError, failure};
+use crate::activity::{ActState, ActivityCapabilities, ActivityError, failure};
 use crate::bindings::{Component as Bindings, ComponentPre};
 use crate::det_wasi::GuestLog;
 use crate::forbidden;
@@ -54,12 +54,14 @@ pub struct Runtime {
     orchestrators: Linker<OrchState>,
     activities: Linker<ActState>,
     cache_dir: Option<PathBuf>,
+    capabilities: Arc<ActivityCapabilities>,
 }
 
 /// A compiled component, ready to instantiate as orchestrator or activity host.
 pub struct LoadedComponent {
     pub info: ComponentInfo,
     engine: Engine,
+    capabilities: Arc<ActivityCapabilities>,
     orch_pre: ComponentPre<OrchState>,
     act_pre: ComponentPre<ActState>,
 }
@@ -67,7 +69,12 @@ pub struct LoadedComponent {
 impl Runtime {
     /// `cache_dir` keeps compiled machine code so a restart does not recompile.
     /// `slots` bounds the component instances alive at once (see [`crate::config`]).
-    pub fn new(cache_dir: Option<PathBuf>, slots: u32) -> wasmtime::Result<Runtime> {
+    /// `capabilities` is what activities get (orchestrators get none).
+    pub fn new(
+        cache_dir: Option<PathBuf>,
+        slots: u32,
+        capabilities: ActivityCapabilities,
+    ) -> wasmtime::Result<Runtime> {
         let engine = crate::config::engine(slots)?;
         let mut orchestrators = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut orchestrators)?;
@@ -84,6 +91,7 @@ impl Runtime {
             orchestrators,
             activities,
             cache_dir,
+            capabilities: Arc::new(capabilities),
         })
     }
 
@@ -118,6 +126,7 @@ impl Runtime {
                 size: bytes.len(),
             },
             engine: self.engine.clone(),
+            capabilities: self.capabilities.clone(),
             orch_pre,
             act_pre,
         };
@@ -169,33 +178,41 @@ impl Runtime {
 }
 
 impl LoadedComponent {
-    fn activity_store(&self, name: &str) -> (Store<ActState>, GuestLog) {
-        let log = GuestLog::new(
-            format!("activity {name}"),
-            Arc::new(AtomicBool::new(false)),
-            "stderr",
-        );
-        let out = GuestLog::new(
-            format!("activity {name}"),
-            Arc::new(AtomicBool::new(false)),
-            "stdout",
-        );
-        let mut b = wasmtime_wasi::WasiCtxBuilder::new();
-        b.stdout(out).stderr(log.clone());
-        (
+    /// A store for one activity call; `granted` adds the configured capabilities
+    /// (listing a component's names at deploy gets none).
+    fn activity_store(
+        &self,
+        name: &str,
+        granted: bool,
+    ) -> wasmtime::Result<(Store<ActState>, GuestLog)> {
+        let log = |stream| {
+            GuestLog::new(
+                format!("activity {name}"),
+                Arc::new(AtomicBool::new(false)),
+                stream,
+            )
+        };
+        let stderr = log("stderr");
+        let caps = if granted {
+            (*self.capabilities).clone()
+        } else {
+            ActivityCapabilities::default()
+        };
+        let wasi = caps.wasi(log("stdout"), stderr.clone())?;
+        Ok((
             Store::new(
                 &self.engine,
                 ActState {
-                    wasi: b.build(),
+                    wasi,
                     table: ResourceTable::new(),
                 },
             ),
-            log,
-        )
+            stderr,
+        ))
     }
 
     async fn describe(&self) -> wasmtime::Result<(Vec<String>, Vec<String>)> {
-        let (mut store, _) = self.activity_store("describe");
+        let (mut store, _) = self.activity_store("describe", false)?;
         let inst = self.act_pre.instantiate_async(&mut store).await?;
         let orchestrators = inst
             .weft_durable_orchestrators()
@@ -215,7 +232,12 @@ impl LoadedComponent {
         name: &str,
         input: &Json,
     ) -> Result<Result<Json, Failure>, ActivityError> {
-        let (mut store, stderr) = self.activity_store(name);
+        let (mut store, stderr) =
+            self.activity_store(name, true)
+                .map_err(|e| ActivityError::Instantiate {
+                    name: name.to_owned(),
+                    reason: format!("cannot grant the configured capabilities: {e:#}"),
+                })?;
         let inst = self
             .act_pre
             .instantiate_async(&mut store)

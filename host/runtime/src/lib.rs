@@ -23,6 +23,6 @@ mod forbidden;
 mod guest;
 mod orchestration;
 
-pub use activity::ActivityError;
+pub use activity::{ActivityCapabilities, ActivityError};
 pub use component::{ComponentInfo, LoadError, LoadedComponent, Runtime, digest_of};
 pub use guest::{Guest, TurnError, TurnRequest, TurnResult};

@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// Needed to listen beyond loopback.
     #[arg(long, env = "WEFT_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
+    /// A host directory activities may use, as HOST or HOST:GUEST (repeatable;
+    /// GUEST defaults to HOST). Orchestrators never get directories.
+    #[arg(long = "activity-dir", value_name = "HOST[:GUEST]")]
+    activity_dirs: Vec<String>,
 }
 
 pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -59,6 +63,14 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         config.max_hot = a.max_hot;
         config.max_activities = a.max_activities;
         config.default_hub = a.task_hub_name.clone();
+        for d in &a.activity_dirs {
+            let (host, guest) = d.split_once(':').unwrap_or((d, d));
+            anyhow::ensure!(
+                std::path::Path::new(host).is_dir(),
+                "--activity-dir {d}: '{host}' is not a directory on this machine"
+            );
+            config.activities.dirs.push((host.into(), guest.to_owned()));
+        }
         let weft = Weft::open(config).await?;
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await

@@ -19,6 +19,8 @@ pub struct HostConfig {
     pub max_turns: usize,
     /// The task hub used when a request names none.
     pub default_hub: String,
+    /// What activities may reach.
+    pub activities: weft_runtime::ActivityCapabilities,
 }
 
 impl HostConfig {
@@ -31,6 +33,7 @@ impl HostConfig {
             max_activities: 256,
             max_turns: 512,
             default_hub: "default".to_owned(),
+            activities: Default::default(),
         }
     }
 

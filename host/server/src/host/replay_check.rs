@@ -8,8 +8,8 @@
 //! "would this version diverge?" report of.
 
 use std::sync::Arc;
-use weft_core::{EventKind, HistoryEvent, InstanceId, Timestamp};
-use weft_engine::TurnOutcome;
+use weft_core::{EventKind, HistoryEvent, InstanceId, RuntimeStatus, Timestamp};
+use weft_engine::{TurnOutcome, apply_control};
 use weft_runtime::{Guest, LoadedComponent, TurnError};
 
 /// Where a re-execution departed from the stored history.
@@ -31,18 +31,36 @@ pub enum ReplayMismatch {
     Unavailable(String),
 }
 
-fn episodes(history: &[HistoryEvent]) -> Vec<(Timestamp, Vec<HistoryEvent>)> {
-    let mut out: Vec<(Timestamp, Vec<HistoryEvent>)> = Vec::new();
+/// One recorded episode: a turn of the code with its arrivals, or a control
+/// request applied without running the code.
+enum Episode {
+    Turn(Timestamp, Vec<HistoryEvent>),
+    Control(Timestamp, EventKind),
+}
+
+fn episodes(history: &[HistoryEvent]) -> Vec<Episode> {
+    let mut out: Vec<Episode> = Vec::new();
     for e in history {
         match &e.kind {
-            EventKind::OrchestratorStarted => out.push((e.timestamp, Vec::new())),
+            EventKind::OrchestratorStarted => out.push(Episode::Turn(e.timestamp, Vec::new())),
+            EventKind::ExecutionTerminated { .. }
+            | EventKind::ExecutionSuspended { .. }
+            | EventKind::ExecutionResumed { .. }
+            | EventKind::ExecutionRewound { .. } => {
+                if let Some(last) = out.last_mut() {
+                    let at = match last {
+                        Episode::Turn(t, _) | Episode::Control(t, _) => *t,
+                    };
+                    *last = Episode::Control(at, e.kind.clone());
+                }
+            }
             EventKind::ExecutionStarted { .. }
             | EventKind::TaskCompleted { .. }
             | EventKind::TaskFailed { .. }
             | EventKind::TimerFired { .. }
             | EventKind::EventRaised { .. } => {
-                if let Some(last) = out.last_mut() {
-                    last.1.push(e.clone());
+                if let Some(Episode::Turn(_, arrivals)) = out.last_mut() {
+                    arrivals.push(e.clone());
                 }
             }
             _ => {}
@@ -51,7 +69,8 @@ fn episodes(history: &[HistoryEvent]) -> Vec<(Timestamp, Vec<HistoryEvent>)> {
     out
 }
 
-/// Re-executes `history` on `component` both ways and compares with it.
+/// Re-executes `history` on `component` both ways and compares with it. Control
+/// episodes are re-applied as the dispatcher applies them (and drop the hot guest).
 pub async fn check(
     component: Arc<LoadedComponent>,
     instance: &InstanceId,
@@ -60,7 +79,26 @@ pub async fn check(
     for (path, hot) in [("hot", true), ("replay", false)] {
         let mut produced: Vec<HistoryEvent> = Vec::new();
         let mut guest: Option<Guest> = None;
-        for (now, arrivals) in episodes(history) {
+        let mut status = RuntimeStatus::Pending;
+        for episode in episodes(history) {
+            let (now, arrivals) = match episode {
+                Episode::Control(now, event) => {
+                    guest = None;
+                    let out = apply_control(&produced, status, now, &event).ok_or_else(|| {
+                        ReplayMismatch::Unavailable(format!(
+                            "{} does not apply to a {status} instance",
+                            event.type_name()
+                        ))
+                    })?;
+                    status = out.status;
+                    produced.extend(out.new_events);
+                    continue;
+                }
+                Episode::Turn(now, arrivals) => (now, arrivals),
+            };
+            if status.is_terminal() || status == RuntimeStatus::Suspended {
+                continue; // arrivals held or ignored, as the dispatcher does
+            }
             let rx = match guest.as_ref().filter(|_| hot) {
                 Some(g) => g
                     .turn(now, arrivals)
@@ -76,11 +114,12 @@ pub async fn check(
                 .await
                 .map_err(|_| ReplayMismatch::Unavailable("guest stopped mid-turn".into()))?
                 .map_err(|error| ReplayMismatch::Diverged { path, error })?;
-            let done = out.outcome != TurnOutcome::Waiting;
+            status = match out.outcome {
+                TurnOutcome::Waiting => RuntimeStatus::Running,
+                TurnOutcome::Completed(_) => RuntimeStatus::Completed,
+                TurnOutcome::Failed(_) => RuntimeStatus::Failed,
+            };
             produced.extend(out.new_events);
-            if done {
-                break;
-            }
         }
         compare(path, history, &produced)?;
     }

@@ -41,8 +41,12 @@ impl Weft {
                 .map_err(|e| {
                     anyhow::anyhow!("cannot open store {}: {e}", config.store.display())
                 })?;
-        let runtime = Runtime::new(Some(config.cache_dir()), config.instance_slots())
-            .map_err(|e| anyhow::anyhow!("cannot start Wasm runtime: {e:#}"))?;
+        let runtime = Runtime::new(
+            Some(config.cache_dir()),
+            config.instance_slots(),
+            config.activities.clone(),
+        )
+        .map_err(|e| anyhow::anyhow!("cannot start Wasm runtime: {e:#}"))?;
         let weft = Weft {
             inner: Arc::new(Inner {
                 config: config.clone(),

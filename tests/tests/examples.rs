@@ -216,12 +216,13 @@ fn event_raised_before_the_orchestrator_waits_is_buffered() {
     let api = server.api();
     // Raise in the same breath as the start: the event is committed before (or
     // while) the first turn runs, and must be delivered to the later wait.
+    let names = ["Approval", "APPROVAL", "approval", "aPpRoVaL"];
     let mut ids = Vec::new();
     for i in 0..10 {
         let id = format!("early-{i}");
         api.start_ok("Approval", Some(&id), r#"{"timeoutSeconds":60}"#);
         let data = if i % 2 == 0 { "true" } else { "false" };
-        api.raise(&id, "Approval", data).expect(202);
+        api.raise(&id, names[i % names.len()], data).expect(202);
         ids.push((id, if i % 2 == 0 { "approved" } else { "rejected" }));
     }
     for (id, expected) in ids {
@@ -242,4 +243,100 @@ fn monitor_polls_with_durable_sleeps_until_ready() {
     assert_eq!(s["runtimeStatus"], "Completed", "{s}");
     assert_eq!(s["output"], json!({"ready": true, "checks": 2}));
     assert_eq!(s["customStatus"], json!({"checks": 2}));
+}
+
+#[test]
+fn buffered_events_are_delivered_in_arrival_order() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    // Two answers in a row, before (or while) it waits: the first one is the
+    // decision. The second finds the instance waiting (202, buffered and never
+    // read) or already finished (410).
+    let mut ids = Vec::new();
+    for i in 0..8 {
+        let (first, second, expected) = if i % 2 == 0 {
+            ("true", "false", "approved")
+        } else {
+            ("false", "true", "rejected")
+        };
+        let id = api.start_ok("Approval", None, r#"{"timeoutSeconds":60}"#);
+        api.raise(&id, "Approval", first).expect(202);
+        let r = api.raise(&id, "APPROVAL", second);
+        assert!(
+            r.status == 202 || r.status == 410,
+            "{} {}",
+            r.status,
+            r.body
+        );
+        ids.push((id, expected));
+    }
+    for (id, expected) in ids {
+        assert_eq!(api.wait_output(&id, DEADLINE), expected, "instance {id}");
+    }
+}
+
+#[test]
+fn start_and_wait_for_completion_in_one_request() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    // Finishes in time: 200 with the raw output.
+    let r = api.post(
+        "orchestrators/HelloSequence/waited?timeout=20&pollingInterval=1",
+        String::new(),
+    );
+    r.expect(200);
+    assert_eq!(
+        r.json(),
+        json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
+    );
+    // Does not finish in time: the 202 check-status reply.
+    let t0 = Instant::now();
+    let r = api.post(
+        "orchestrators/Approval/slow?timeout=0.5&pollingInterval=0.1",
+        r#"{"timeoutSeconds":60}"#,
+    );
+    r.expect(202);
+    assert!(
+        t0.elapsed() >= Duration::from_millis(500),
+        "answered after {:?}, before its 0.5 s timeout",
+        t0.elapsed()
+    );
+    assert_eq!(r.json()["id"], "slow");
+    assert!(r.header("location").is_some());
+    // Fails in time: 200 with the status (runtimeStatus Failed).
+    let r = api.post("orchestrators/FanOutFanIn/bad?timeout=20", r#""ten""#);
+    r.expect(200);
+    let s = r.json();
+    assert_eq!(s["runtimeStatus"], "Failed", "{s}");
+    assert_eq!(s["instanceId"], "bad");
+}
+
+#[test]
+fn status_route_can_leave_out_the_input() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    let id = api.start_ok("FanOutFanIn", Some("quiet"), "7");
+    api.wait_output(&id, DEADLINE);
+    let url = format!("{}/instances/quiet", api.base);
+    let s = api.get_url(&format!("{url}?showInput=false"));
+    s.expect(200);
+    assert_eq!(s.json()["input"], Value::Null);
+    assert_eq!(s.json()["output"], json!(21));
+    let s = api.get_url(&format!("{url}?showInput=true"));
+    assert_eq!(s.json()["input"], json!(7));
+}
+
+#[test]
+fn input_the_orchestrator_cannot_read_fails_the_instance_clearly() {
+    let (_dir, server) = serve();
+    let api = server.api();
+    let id = api.start_ok("FanOutFanIn", None, r#"{"n":10}"#);
+    let s = api.wait_done(&id, DEADLINE);
+    assert_eq!(s["runtimeStatus"], "Failed", "{s}");
+    let f = &s["output"];
+    let msg = f["message"].as_str().unwrap_or_default();
+    assert!(
+        !f["errorType"].as_str().unwrap_or_default().is_empty() && msg.contains("input"),
+        "the failure should say the input could not be read: {f}"
+    );
 }

@@ -100,11 +100,17 @@ fn invalid_instance_ids_are_400_naming_the_rule() {
         let r = api.status(id);
         assert_eq!(r.status, 400, "status of an ID with {rule}: {}", r.body);
     }
-    // The boundary: 256 characters is fine.
+    // The boundary: 256 characters is fine, counted in characters, not bytes.
     let longest = "y".repeat(256);
     api.start_ok("HelloSequence", Some(&longest), "");
     api.wait_output(&longest, DEADLINE);
-    assert_store_holds(&mut server, &[&longest]);
+    let accents = "é".repeat(256);
+    api.start_ok("HelloSequence", Some(&accents), "");
+    api.wait_output(&accents, DEADLINE);
+    let r = api.start("HelloSequence", Some(&"é".repeat(257)), "");
+    r.expect(400);
+    assert!(r.error().contains("257 characters"), "{}", r.error());
+    assert_store_holds(&mut server, &[&longest, &accents]);
 }
 
 #[test]

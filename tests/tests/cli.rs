@@ -245,3 +245,49 @@ fn unreachable_endpoint_fails_and_mentions_weft_serve() {
         );
     }
 }
+
+#[test]
+fn start_new_wait_exit_codes_say_how_the_instance_ended() {
+    let (_dir, server) = serve();
+    let ep = server.endpoint();
+    // Failed: the status is printed, and the exit code is not 0.
+    let out = weft(
+        &ep,
+        &[
+            "start-new",
+            "--function-name",
+            "FanOutFanIn",
+            "--input",
+            r#""ten""#,
+            "--wait",
+            "30",
+        ],
+    );
+    assert!(!out.status.success(), "a Failed instance exits non-zero");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("status JSON on stdout");
+    assert_eq!(v["runtimeStatus"], "Failed", "{v}");
+    // Not finished in time: the status so far is printed, and the exit code is not 0.
+    let out = weft(
+        &ep,
+        &[
+            "start-new",
+            "--function-name",
+            "Approval",
+            "--input",
+            r#"{"timeoutSeconds":60}"#,
+            "--wait",
+            "0.5",
+        ],
+    );
+    assert!(
+        !out.status.success(),
+        "an unfinished instance exits non-zero"
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("status JSON on stdout");
+    assert_eq!(v["runtimeStatus"], "Running", "{v}");
+    assert!(
+        text(&out.stderr).contains("has not finished"),
+        "{}",
+        text(&out.stderr)
+    );
+}

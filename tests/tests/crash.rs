@@ -319,3 +319,64 @@ fn sigkill_under_load_loses_and_repeats_no_step() {
     }
     eprintln!("crash test done in {:?}", t0.elapsed());
 }
+
+#[test]
+fn sigterm_while_instances_wait_then_restart_resumes_them() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let components = paths::components();
+    let mut server = Server::start(dir.path(), &components);
+    let api = server.api();
+    let waits = api.start_ok("Approval", Some("waits"), r#"{"timeoutSeconds":60}"#);
+    let times_out = api.start_ok("Approval", Some("times-out"), r#"{"timeoutSeconds":1}"#);
+    let monitor = api.start_ok(
+        "Monitor",
+        Some("monitor"),
+        r#"{"intervalSeconds":1,"maxChecks":5,"readyAfter":3}"#,
+    );
+    api.wait_for(&waits, "waiting for approval", poll::DEADLINE, |s| {
+        s["customStatus"] == "waiting for approval"
+    });
+    let status = server.stop();
+    assert!(
+        status.success(),
+        "weft serve exited with {status} on SIGTERM"
+    );
+    assert!(
+        server.log().contains("weft stopped"),
+        "a graceful stop is logged"
+    );
+
+    server.restart();
+    let api = server.api();
+    let s = api.status(&waits).json();
+    assert_eq!(
+        s["runtimeStatus"], "Running",
+        "still waiting after the restart: {s}"
+    );
+    assert_eq!(s["customStatus"], "waiting for approval");
+    api.raise(&waits, "Approval", "true").expect(202);
+    assert_eq!(api.wait_output(&waits, poll::DEADLINE), "approved");
+    assert_eq!(api.wait_output(&times_out, poll::DEADLINE), "timed out");
+    assert_eq!(
+        api.wait_output(&monitor, poll::DEADLINE),
+        json!({"ready": true, "checks": 3})
+    );
+    server.stop();
+    for id in [&waits, &times_out, &monitor] {
+        let h = store::history(server.store(), id);
+        history::assert_well_formed(id, &h);
+    }
+    let h = store::history(server.store(), &monitor);
+    assert_eq!(
+        history::count(&h, "TimerFired"),
+        2,
+        "{}",
+        history::outline(&h)
+    );
+    assert_eq!(
+        history::count(&h, "TaskCompleted"),
+        3,
+        "{}",
+        history::outline(&h)
+    );
+}

@@ -240,7 +240,7 @@ fn examples_complete_when_every_turn_replays() {
             std::fs::copy(&p, components.join(p.file_name().unwrap())).unwrap();
         }
     }
-    let server = Server::start_with(dir.path(), &components, &["--max-hot", "0"]);
+    let mut server = Server::start_with(dir.path(), &components, &["--max-hot", "0"]);
     let api = server.api();
     let hello = api.start_ok("HelloSequence", None, "");
     let fan = api.start_ok("FanOutFanIn", None, "10");
@@ -273,4 +273,57 @@ fn examples_complete_when_every_turn_replays() {
         f["errorType"], "weft.Nondeterminism",
         "with --max-hot 0 every turn replays, so Diverges must diverge: {f}"
     );
+    server.stop();
+
+    // What the cold path recorded re-executes identically, hot and replayed.
+    let host = InProcess::open(server.store(), &components);
+    for id in [&hello, &fan, &approval, &monitor] {
+        let h = host.history(id);
+        history::assert_well_formed(id, &h);
+        if let Err(e) = host.check_replay(id) {
+            panic!("{id}: re-execution differs from the stored history: {e}");
+        }
+    }
+}
+
+#[test]
+fn example_histories_replay_byte_for_byte() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let components = paths::components();
+    let mut server = Server::start(dir.path(), &components);
+    let api = server.api();
+    let ids = [
+        api.start_ok("HelloSequence", None, ""),
+        api.start_ok("FanOutFanIn", None, "25"),
+        api.start_ok("Approval", Some("approved"), r#"{"timeoutSeconds":60}"#),
+        api.start_ok("Approval", Some("early"), r#"{"timeoutSeconds":60}"#),
+        api.start_ok("Approval", Some("timed-out"), r#"{"timeoutSeconds":1}"#),
+        api.start_ok(
+            "Monitor",
+            None,
+            r#"{"intervalSeconds":1,"maxChecks":2,"readyAfter":9}"#,
+        ),
+    ];
+    api.raise("early", "approval", "false").expect(202);
+    api.wait_for("approved", "waiting for approval", DEADLINE, |s| {
+        s["customStatus"] == "waiting for approval"
+    });
+    api.raise("approved", "Approval", "true").expect(202);
+    for id in &ids {
+        api.wait_output(id, DEADLINE);
+    }
+    assert_eq!(api.wait_output("timed-out", DEADLINE), "timed out");
+    assert_eq!(
+        api.wait_output(&ids[5], DEADLINE),
+        json!({"ready": false, "checks": 2})
+    );
+    server.stop();
+    let host = InProcess::open(server.store(), &components);
+    for id in &ids {
+        let h = host.history(id);
+        history::assert_well_formed(id, &h);
+        if let Err(e) = host.check_replay(id) {
+            panic!("{id}: re-execution differs from the stored history: {e}");
+        }
+    }
 }

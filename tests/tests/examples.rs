@@ -168,9 +168,11 @@ fn fan_out_fan_in_sums_its_activities() {
     let ten = api.start_ok("FanOutFanIn", None, "10");
     let zero = api.start_ok("FanOutFanIn", None, "0");
     let hundred = api.start_ok("FanOutFanIn", None, "100");
+    let thousand = api.start_ok("FanOutFanIn", None, "1000");
     assert_eq!(api.wait_output(&ten, DEADLINE), json!(45));
     assert_eq!(api.wait_output(&zero, DEADLINE), json!(0));
     assert_eq!(api.wait_output(&hundred, DEADLINE), json!(4950));
+    assert_eq!(api.wait_output(&thousand, DEADLINE), json!(499500));
 }
 
 #[test]

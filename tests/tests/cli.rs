@@ -106,8 +106,9 @@ fn start_new_reads_input_from_a_file() {
     );
     let v = json_ok(&out);
     let id = v["id"].as_str().expect("id").to_owned();
+    let status_uri = v["statusQueryGetUri"].as_str().expect("statusQueryGetUri");
     assert!(
-        v["statusQueryGetUri"].as_str().unwrap().ends_with(&id),
+        status_uri.starts_with(&format!("{}/instances/{id}", server.api().base)),
         "{v}"
     );
     assert_eq!(server.api().wait_output(&id, DEADLINE), json!(6));

@@ -33,6 +33,20 @@ fn assert_df_time(field: &str, v: &Value) {
     );
 }
 
+/// A management URL: `path`, optionally followed by a query string (Durable
+/// Functions appends `taskHub=...` and friends); the query must contain each of
+/// `params`.
+#[track_caller]
+fn assert_url(what: &str, actual: Option<&str>, path: &str, params: &[&str]) {
+    let actual = actual.unwrap_or_else(|| panic!("{what} is missing"));
+    let (p, query) = actual.split_once('?').unwrap_or((actual, ""));
+    assert_eq!(p, path, "{what}: {actual}");
+    let pairs: Vec<&str> = query.split('&').collect();
+    for want in params {
+        assert!(pairs.contains(want), "{what} should have {want}: {actual}");
+    }
+}
+
 fn is_generated_id(id: &str) -> bool {
     id.len() == 32
         && id
@@ -51,10 +65,11 @@ fn wait_for_approval_wait(api: &Api, id: &str) {
     );
     let r = api.status(id);
     r.expect(202);
-    assert_eq!(
+    assert_url(
+        "Location of a running instance's status reply",
         r.header("location").as_deref(),
-        Some(format!("{}/instances/{}", api.base, encode(id)).as_str()),
-        "a running instance's status reply points Location at itself"
+        &format!("{}/instances/{}", api.base, encode(id)),
+        &[],
     );
     assert_eq!(r.header("retry-after").as_deref(), Some("5"));
     let s = r.json();
@@ -76,17 +91,36 @@ fn hello_sequence_start_reply_status_reply_and_output() {
         "a generated ID is 32 lowercase hex digits; got {id:?}"
     );
     let status_uri = format!("{}/instances/{id}", api.base);
-    assert_eq!(r.header("location").as_deref(), Some(status_uri.as_str()));
     assert_eq!(r.header("retry-after").as_deref(), Some("10"));
-    assert_eq!(body["statusQueryGetUri"], status_uri.as_str());
-    assert_eq!(body["purgeHistoryDeleteUri"], status_uri.as_str());
-    assert_eq!(
-        body["sendEventPostUri"],
-        format!("{status_uri}/raiseEvent/{{eventName}}").as_str()
+    let url = |k: &str| body[k].as_str();
+    assert_url(
+        "statusQueryGetUri",
+        url("statusQueryGetUri"),
+        &status_uri,
+        &[],
     );
     assert_eq!(
-        body["terminatePostUri"],
-        format!("{status_uri}/terminate?reason={{text}}").as_str()
+        r.header("location").as_deref(),
+        url("statusQueryGetUri"),
+        "Location is the status URL"
+    );
+    assert_url(
+        "purgeHistoryDeleteUri",
+        url("purgeHistoryDeleteUri"),
+        &status_uri,
+        &[],
+    );
+    assert_url(
+        "sendEventPostUri",
+        url("sendEventPostUri"),
+        &format!("{status_uri}/raiseEvent/{{eventName}}"),
+        &[],
+    );
+    assert_url(
+        "terminatePostUri",
+        url("terminatePostUri"),
+        &format!("{status_uri}/terminate"),
+        &["reason={text}"],
     );
 
     // Follow Location like a Durable Functions client: 202 until done, then 200.
@@ -149,8 +183,14 @@ fn explicit_instance_id_round_trips() {
     let body = r.json();
     assert_eq!(body["id"], id);
     let status_uri = format!("{}/instances/{}", api.base, encode(id));
-    assert_eq!(r.header("location").as_deref(), Some(status_uri.as_str()));
-    assert_eq!(body["statusQueryGetUri"], status_uri.as_str());
+    let location = r.header("location");
+    assert_url("Location", location.as_deref(), &status_uri, &[]);
+    assert_url(
+        "statusQueryGetUri",
+        body["statusQueryGetUri"].as_str(),
+        &status_uri,
+        &[],
+    );
 
     let done = api.wait_done(id, DEADLINE);
     assert_eq!(done["instanceId"], id);
@@ -158,7 +198,7 @@ fn explicit_instance_id_round_trips() {
     assert_eq!(done["runtimeStatus"], "Completed");
     assert_eq!(done["output"], json!(45), "FanOutFanIn(10) = 0+1+..+9");
     // The Location URL works as given.
-    api.get_url(&status_uri).expect(200);
+    api.get_url(&location.unwrap()).expect(200);
 }
 
 #[test]

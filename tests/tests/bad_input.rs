@@ -307,7 +307,6 @@ fn concurrent_starts_of_one_id_create_it_once() {
 }
 
 #[test]
-#[ignore = "bug: raiseEvent accepts any Content-Type (202); Durable Functions answers 400 unless application/json"]
 fn raise_event_without_json_content_type_is_400() {
     let (_dir, server) = serve();
     let api = server.api();

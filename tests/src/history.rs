@@ -196,3 +196,123 @@ pub fn count(history: &[HistoryEvent], name: &str) -> usize {
         .filter(|e| e.kind.type_name() == name)
         .count()
 }
+
+#[cfg(test)]
+mod tests {
+    //! The oracle must catch what it is for: these histories are built by hand.
+    use super::*;
+    use weft_core::{ExecutionId, Json, ScheduleId, Timestamp};
+
+    fn ev(kind: EventKind) -> HistoryEvent {
+        HistoryEvent::new(Timestamp(1), kind)
+    }
+
+    /// One activity (#0) and one timer (#1), both resolved, then completion.
+    fn good() -> Vec<HistoryEvent> {
+        vec![
+            ev(EventKind::OrchestratorStarted),
+            ev(EventKind::ExecutionStarted {
+                name: "X".into(),
+                input: Json::null(),
+                execution_id: ExecutionId("e".into()),
+                component: "sha256:0".into(),
+            }),
+            ev(EventKind::TaskScheduled {
+                id: ScheduleId(0),
+                name: "Step".into(),
+                input: Json::null(),
+            }),
+            ev(EventKind::TimerCreated {
+                id: ScheduleId(1),
+                fire_at: Timestamp(2),
+            }),
+            ev(EventKind::OrchestratorCompleted),
+            ev(EventKind::OrchestratorStarted),
+            ev(EventKind::TaskCompleted {
+                scheduled_id: ScheduleId(0),
+                result: Json::null(),
+            }),
+            ev(EventKind::TimerFired {
+                timer_id: ScheduleId(1),
+                fire_at: Timestamp(2),
+            }),
+            ev(EventKind::OrchestratorCompleted),
+            ev(EventKind::ExecutionCompleted {
+                status: RuntimeStatus::Completed,
+                result: Some(Json::null()),
+                failure: None,
+            }),
+        ]
+    }
+
+    #[test]
+    fn a_good_history_passes() {
+        assert_eq!(violations(&good()), Vec::<String>::new());
+        assert_all_resolved("good", &good());
+    }
+
+    #[test]
+    fn duplicates_and_orphans_are_caught() {
+        let mut dup = good();
+        dup.insert(7, dup[6].clone()); // TaskCompleted #0 twice
+        assert!(
+            violations(&dup)
+                .iter()
+                .any(|v| v.contains("completed 2 times"))
+        );
+
+        let mut fired_twice = good();
+        fired_twice.insert(8, fired_twice[7].clone());
+        assert!(
+            violations(&fired_twice)
+                .iter()
+                .any(|v| v.contains("fired 2 times"))
+        );
+
+        let mut orphan = good();
+        orphan[6] = ev(EventKind::TaskCompleted {
+            scheduled_id: ScheduleId(9),
+            result: Json::null(),
+        });
+        assert!(!violations(&orphan).is_empty());
+
+        let mut rescheduled = good();
+        rescheduled.insert(3, rescheduled[2].clone());
+        assert!(
+            violations(&rescheduled)
+                .iter()
+                .any(|v| v.contains("used again"))
+        );
+    }
+
+    #[test]
+    fn episode_and_end_rules_are_caught() {
+        let mut two_ends = good();
+        two_ends.push(two_ends[9].clone());
+        assert!(!violations(&two_ends).is_empty());
+
+        let mut no_end = good();
+        no_end.pop();
+        assert!(
+            violations(&no_end)
+                .iter()
+                .any(|v| v.contains("ExecutionCompleted"))
+        );
+
+        let mut unbalanced = good();
+        unbalanced.remove(4); // OrchestratorCompleted of the first episode
+        assert!(
+            violations(&unbalanced)
+                .iter()
+                .any(|v| v.contains("inside an open episode"))
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "never resolved")]
+    fn an_unresolved_step_is_caught() {
+        let mut lost = good();
+        lost.remove(6); // the TaskCompleted
+        assert_all_resolved("lost", &lost);
+    }
+}

@@ -227,6 +227,13 @@ fn nondeterminism_after_restart_fails_the_instance_and_appends_nothing() {
         history::outline(&before),
         history::outline(&after)
     );
+    // Negative control for check_replay: this history cannot be reproduced.
+    let host = InProcess::open(server.store(), &components);
+    let r = host.check_replay(id);
+    assert!(
+        r.is_err(),
+        "check_replay must report the divergence; got {r:?}"
+    );
 }
 
 #[test]

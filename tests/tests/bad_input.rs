@@ -311,6 +311,9 @@ fn raise_event_without_json_content_type_is_400() {
     let (_dir, server) = serve();
     let api = server.api();
     let id = api.start_ok("Approval", Some("typed"), r#"{"timeoutSeconds":60}"#);
+    api.wait_for(&id, "waiting for approval", DEADLINE, |s| {
+        s["customStatus"] == "waiting for approval"
+    });
     let url = format!("{}/instances/typed/raiseEvent/Approval", api.base);
     let r = reqwest::blocking::Client::new()
         .post(&url)
@@ -323,8 +326,12 @@ fn raise_event_without_json_content_type_is_400() {
         400,
         "Durable Functions answers 400 when Content-Type is not application/json (Appendix A)"
     );
+    // The refused event was not delivered: the instance still waits, and a
+    // proper one decides it.
     let s = api.status(&id).json();
     assert_eq!(s["runtimeStatus"], "Running", "{s}");
+    api.raise(&id, "Approval", "false").expect(202);
+    assert_eq!(api.wait_output(&id, DEADLINE), "rejected");
 }
 
 #[test]

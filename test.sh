@@ -21,3 +21,6 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 
 step "tests"
 cargo test --release --workspace
+
+step "OpenAPI check (schemathesis)"
+scripts/openapi-check.sh

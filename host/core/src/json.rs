@@ -18,8 +18,13 @@ pub struct JsonError(String);
 
 impl Json {
     /// Parses `text`, rejecting anything that is not exactly one JSON value.
+    ///
+    /// Also refuses JSON that is well-formed but cannot be represented as a
+    /// value (numbers out of range such as `1e400`, lone UTF-16 surrogates):
+    /// everything the host accepts must be readable again.
     pub fn parse(text: &str) -> Result<Json, JsonError> {
         let trimmed = text.trim();
+        serde_json::from_str::<serde_json::Value>(trimmed).map_err(|e| JsonError(e.to_string()))?;
         RawValue::from_string(trimmed.to_owned())
             .map(Json)
             .map_err(|e| JsonError(e.to_string()))
@@ -41,8 +46,11 @@ impl Json {
     }
 
     /// Decodes into a `serde_json::Value` (for display and tests).
+    /// Never fails: text that somehow does not decode (written by an older
+    /// version that accepted it) comes back as a JSON string of itself.
     pub fn to_value(&self) -> serde_json::Value {
-        serde_json::from_str(self.as_str()).expect("Json holds valid JSON")
+        serde_json::from_str(self.as_str())
+            .unwrap_or_else(|_| serde_json::Value::String(self.as_str().to_owned()))
     }
 
     /// True for the JSON `null`.
@@ -83,7 +91,7 @@ mod tests {
 
     #[test]
     fn rejects_non_json() {
-        for text in ["", "{", "nul", "1 2", "{'a':1}"] {
+        for text in ["", "{", "nul", "1 2", "{'a':1}", "1e400", "\"\\ud800\""] {
             assert!(Json::parse(text).is_err(), "{text}");
         }
     }

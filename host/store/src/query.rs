@@ -76,7 +76,8 @@ impl Store {
         continuation: Option<&str>,
     ) -> Result<(Vec<InstanceRecord>, Option<String>), StoreError> {
         const DURING: &str = "listing instances";
-        let top = top.max(1);
+        // At least 1; never more than can be counted (`top + 1` below must not overflow).
+        let top = top.clamp(1, usize::MAX - 1);
         let after = continuation.map(Cursor::decode).transpose()?;
         let from = filter.created_from.map_or(0, |t| t.0);
         let to = filter.created_to.map_or(u64::MAX, |t| t.0);
@@ -94,7 +95,8 @@ impl Store {
         let Some(rows) = read_table(&txn, self.names().instances())? else {
             return Ok((Vec::new(), None)); // the hub was deleted
         };
-        let mut keys: Vec<Cursor> = Vec::with_capacity(top + 1);
+        // `top` is the caller's number: grow as rows come, never reserve by it.
+        let mut keys: Vec<Cursor> = Vec::with_capacity(top.min(1024) + 1);
         if filter.statuses.is_empty() {
             let Some(table) = read_table(&txn, self.names().by_created())? else {
                 return Ok((Vec::new(), None));

@@ -25,5 +25,5 @@ pub use config::HostConfig;
 pub use errors::{ClientError, DeployError, validate_event_name};
 pub use registry::Registry;
 pub use replay_check::ReplayMismatch;
-pub use task_hub::{Status, TaskHub};
+pub use task_hub::{MAX_PAGE, Status, TaskHub};
 pub use weft::Weft;

@@ -20,6 +20,10 @@ pub type Status = InstanceRecord;
 /// writes are not held up behind one huge transaction.
 const PURGE_BATCH: usize = 1000;
 
+/// Largest page the list call returns; a larger `top` gets this many and a
+/// continuation token (Durable Functions' clients already expect short pages).
+pub const MAX_PAGE: usize = 1000;
+
 /// One task hub of a running host. Cheap to clone.
 #[derive(Clone)]
 pub struct TaskHub {
@@ -193,14 +197,16 @@ impl TaskHub {
         Ok(self.shared.store.history(&id)?)
     }
 
-    /// One page of instances matching `filter`, in creation order, and the
-    /// continuation token for the next page. Served from indexes.
+    /// One page of at most `top` (and at most [`MAX_PAGE`]) instances matching
+    /// `filter`, in creation order, and the continuation token for the next page
+    /// . Served from indexes.
     pub fn list(
         &self,
         filter: &InstanceFilter,
         top: usize,
         continuation: Option<&str>,
     ) -> Result<(Vec<Status>, Option<String>), ClientError> {
+        let top = top.min(MAX_PAGE);
         self.shared.store.list_instances(filter, top, continuation).map_err(|e| match e {
             StoreError::BadContinuation(m) => ClientError::InvalidArgument(format!(
                 "invalid continuation token ({m}); pass the x-ms-continuation-token of the previous page unchanged"

@@ -13,6 +13,9 @@ use std::sync::{Arc, Mutex, RwLock};
 use weft_runtime::{ComponentInfo, Runtime};
 use weft_store::{Hub, Op, Store, Writer};
 
+/// Most task hubs one host serves at once (each has a writer thread and a timer task).
+pub const MAX_HUBS: usize = 64;
+
 /// A running Weft host. Cheap to clone.
 #[derive(Clone)]
 pub struct Weft {
@@ -72,16 +75,40 @@ impl Weft {
         for name in names {
             weft.hub(Some(&name))?.recover().await?;
         }
+        anyhow::ensure!(
+            weft.inner.hubs.lock().expect("hubs lock").len() <= MAX_HUBS,
+            "the store holds more than {MAX_HUBS} task hubs"
+        );
         Ok(weft)
     }
 
-    /// The task hub `name` (the configured default when `None`), started on first use.
+    /// The task hub `name` (the configured default when `None`), created (and its
+    /// dispatcher started) if it does not exist yet. Only starting an instance
+    /// creates a hub; every other operation uses [`Weft::existing_hub`].
     pub fn hub(&self, name: Option<&str>) -> Result<TaskHub, ClientError> {
+        self.open_hub(name, true)
+    }
+
+    /// The task hub `name` if it exists (the default hub always does).
+    pub fn existing_hub(&self, name: Option<&str>) -> Result<TaskHub, ClientError> {
+        self.open_hub(name, false)
+    }
+
+    fn open_hub(&self, name: Option<&str>, create: bool) -> Result<TaskHub, ClientError> {
         let name = name.unwrap_or(&self.inner.config.default_hub);
         let hub = Hub::new(name).map_err(|e| ClientError::InvalidTaskHub(e.to_string()))?;
         let mut hubs = self.inner.hubs.lock().expect("hubs lock");
         if let Some(shared) = hubs.get(name) {
             return Ok(TaskHub::new(shared.clone(), self.clone()));
+        }
+        if !create && !self.inner.root.hubs()?.contains(&hub) {
+            return Err(ClientError::TaskHubNotFound(name.to_owned()));
+        }
+        if hubs.len() >= MAX_HUBS {
+            return Err(ClientError::InvalidTaskHub(format!(
+                "'{name}' would be task hub number {}; this host serves at most {MAX_HUBS}. Delete one first",
+                hubs.len() + 1
+            )));
         }
         let store = Arc::new(self.inner.root.hub(&hub)?);
         let writer = Writer::spawn(store.clone());

@@ -15,7 +15,7 @@ const CONTINUATION: &str = "x-ms-continuation-token";
 
 /// Instances per page when the request gives no `top`: the route then pages
 /// through everything itself, as Durable Functions does.
-const PAGE: usize = 1000;
+const PAGE: usize = crate::host::MAX_PAGE;
 
 fn not_found(id: &str) -> ApiError {
     ApiError {

@@ -64,7 +64,32 @@ pub fn router(state: ApiState) -> Router {
         auth::require_key,
     ))
     .layer(DefaultBodyLimit::max(MAX_BODY))
+    .layer(axum::middleware::map_response(json_errors))
     .with_state(state)
+}
+
+/// Gives the framework's own refusals (413 body too large, an undecodable path,
+/// an unknown route) the same `{"error": "..."}` body as every other error.
+async fn json_errors(resp: Response) -> Response {
+    let status = resp.status();
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return resp;
+    }
+    let bytes = axum::body::to_bytes(resp.into_body(), 64 * 1024)
+        .await
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).trim().to_owned();
+    let message = if text.is_empty() {
+        status.canonical_reason().unwrap_or("error").to_owned()
+    } else {
+        text
+    };
+    (status, axum::Json(serde_json::json!({ "error": message }))).into_response()
 }
 
 /// What most handlers start from: the task hub the request names, the links
@@ -76,9 +101,32 @@ pub(super) struct Ctx {
 }
 
 impl Ctx {
+    /// For requests about existing things: an unknown task hub is a 404.
     pub fn new(st: &ApiState, headers: &HeaderMap, query: Option<String>) -> Result<Ctx, ApiError> {
+        Ctx::open(st, headers, query, false)
+    }
+
+    /// For starting an instance, which creates the task hub if needed.
+    pub fn creating(
+        st: &ApiState,
+        headers: &HeaderMap,
+        query: Option<String>,
+    ) -> Result<Ctx, ApiError> {
+        Ctx::open(st, headers, query, true)
+    }
+
+    fn open(
+        st: &ApiState,
+        headers: &HeaderMap,
+        query: Option<String>,
+        create: bool,
+    ) -> Result<Ctx, ApiError> {
         let params = Params::parse(query.as_deref());
-        let hub = st.weft.hub(params.task_hub())?;
+        let hub = if create {
+            st.weft.hub(params.task_hub())?
+        } else {
+            st.weft.existing_hub(params.task_hub())?
+        };
         let host = headers
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())

@@ -18,7 +18,7 @@ pub async fn start(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
+    let ctx = Ctx::creating(&st, &headers, q)?;
     let input = body_json(&body)?;
     let id = ctx.hub.start(&name, None, input).await?;
     answer(&ctx, id.as_str()).await
@@ -31,7 +31,7 @@ pub async fn start_with_id(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
+    let ctx = Ctx::creating(&st, &headers, q)?;
     let input = body_json(&body)?;
     let id = ctx.hub.start(&name, Some(&id), input).await?;
     answer(&ctx, id.as_str()).await
@@ -40,8 +40,10 @@ pub async fn start_with_id(
 /// The answer to a start (or restart): 202 with the management URLs, or, with
 /// `timeout` (seconds), the output once it completes in time.
 pub(super) async fn answer(ctx: &Ctx, id: &str) -> Result<Response, ApiError> {
+    let interval = ctx.params.seconds("pollingInterval")?;
     if let Some(timeout) = ctx.params.seconds("timeout")? {
-        let interval = ctx.params.seconds("pollingInterval")?.unwrap_or(1.0);
+        // Default 1 s, never longer than the timeout itself.
+        let interval = interval.unwrap_or(timeout.min(1.0));
         if interval > timeout {
             return Err(ApiError::bad_request(format!(
                 "pollingInterval ({interval} s) must not be longer than timeout ({timeout} s)"

@@ -113,6 +113,17 @@ impl Remote {
         Ok((status, v, token))
     }
 
+    /// Prints a start's answer, or with `wait` polls the started instance to the end.
+    fn print_or_wait(&self, started: &Value, wait: Option<f64>) -> anyhow::Result<ExitCode> {
+        match wait {
+            None => {
+                print(started);
+                Ok(ExitCode::SUCCESS)
+            }
+            Some(w) => self.wait(started["id"].as_str().unwrap_or_default(), w),
+        }
+    }
+
     /// Polls the instance until it finishes or `wait` seconds pass, showing each
     /// status change on stderr. Prints the final status; the exit code says how it ended.
     fn wait(&self, id: &str, wait: f64) -> anyhow::Result<ExitCode> {
@@ -194,13 +205,7 @@ pub fn start_new(a: StartNewArgs) -> anyhow::Result<ExitCode> {
         req = req.body(i);
     }
     let (_, started, _) = a.remote.call(req)?;
-    match a.wait {
-        None => {
-            print(&started);
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(w) => a.remote.wait(started["id"].as_str().unwrap_or_default(), w),
-    }
+    a.remote.print_or_wait(&started, a.wait)
 }
 
 #[derive(Args)]
@@ -376,13 +381,7 @@ pub fn restart(a: RestartArgs) -> anyhow::Result<ExitCode> {
         a.remote
             .post(&format!("instances/{}/restart", enc(&a.id)), &q),
     )?;
-    match a.wait {
-        None => {
-            print(&started);
-            Ok(ExitCode::SUCCESS)
-        }
-        Some(w) => a.remote.wait(started["id"].as_str().unwrap_or_default(), w),
-    }
+    a.remote.print_or_wait(&started, a.wait)
 }
 
 #[derive(Args)]

@@ -5,6 +5,7 @@ use super::error::ApiError;
 use super::history;
 use super::payload;
 use super::routes::{Ctx, accepted};
+use crate::host::Status;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -17,11 +18,19 @@ const CONTINUATION: &str = "x-ms-continuation-token";
 /// through everything itself, as Durable Functions does.
 const PAGE: usize = crate::host::MAX_PAGE;
 
-fn not_found(id: &str) -> ApiError {
-    ApiError {
+/// The handler's context and the instance's status; 404 for an unknown instance.
+fn existing(
+    st: &ApiState,
+    headers: &HeaderMap,
+    q: Option<String>,
+    id: &str,
+) -> Result<(Ctx, Status), ApiError> {
+    let ctx = Ctx::new(st, headers, q)?;
+    let status = ctx.hub.status(id)?.ok_or_else(|| ApiError {
         status: StatusCode::NOT_FOUND,
         message: format!("no instance with ID '{id}'"),
-    }
+    })?;
+    Ok((ctx, status))
 }
 
 pub async fn status(
@@ -30,11 +39,10 @@ pub async fn status(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
+    let (ctx, s) = existing(&st, &headers, q, &id)?;
     let show_input = ctx.params.bool("showInput", true)?;
     let show_history = ctx.params.bool("showHistory", false)?;
     let show_output = ctx.params.bool("showHistoryOutput", false)?;
-    let s = ctx.hub.status(&id)?.ok_or_else(|| not_found(&id))?;
     let events = if show_history {
         Some(history::project(&ctx.hub.history(&id)?, show_output))
     } else {
@@ -54,8 +62,7 @@ pub async fn history(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
-    ctx.hub.status(&id)?.ok_or_else(|| not_found(&id))?;
+    let (ctx, _) = existing(&st, &headers, q, &id)?;
     Ok(axum::Json(history::full(&ctx.hub.history(&id)?)).into_response())
 }
 
@@ -66,8 +73,7 @@ pub async fn management(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
-    ctx.hub.status(&id)?.ok_or_else(|| not_found(&id))?;
+    let (ctx, _) = existing(&st, &headers, q, &id)?;
     Ok(axum::Json(payload::management(&ctx.links, &id)).into_response())
 }
 

@@ -2,6 +2,7 @@
 //! (`/runtime/webhooks/durabletask/...`).
 
 use crate::poll;
+use reqwest::Method;
 use reqwest::blocking::{Client, RequestBuilder};
 use serde_json::Value;
 use std::time::Duration;
@@ -75,6 +76,8 @@ pub struct Api {
     /// `http://127.0.0.1:PORT/runtime/webhooks/durabletask`
     pub base: String,
     client: Client,
+    /// Sent as `Authorization: Bearer` on every request when set.
+    key: Option<String>,
 }
 
 impl Api {
@@ -86,7 +89,82 @@ impl Api {
                 .timeout(Duration::from_secs(60))
                 .build()
                 .expect("HTTP client"),
+            key: None,
         }
+    }
+
+    /// The same server, sending API key `key` (`Authorization: Bearer`) on every request.
+    pub fn with_key(&self, key: &str) -> Api {
+        Api {
+            key: Some(key.to_owned()),
+            ..self.clone()
+        }
+    }
+
+    /// A request to `path` (with its query, if any) under the route prefix,
+    /// carrying the API key if this `Api` has one. Send it with [`Api::run`].
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.request_url(method, &format!("{}/{path}", self.base))
+    }
+
+    /// Like [`Api::request`], to an absolute URL (e.g. a management URL).
+    pub fn request_url(&self, method: Method, url: &str) -> RequestBuilder {
+        let req = self.client.request(method, url);
+        match &self.key {
+            Some(k) => req.bearer_auth(k),
+            None => req,
+        }
+    }
+
+    /// Sends a request built with [`Api::request`].
+    pub fn run(&self, req: RequestBuilder) -> Reply {
+        Api::send(req)
+    }
+
+    /// GET `path` (with its query) under the route prefix.
+    pub fn get(&self, path: &str) -> Reply {
+        Api::send(self.request(Method::GET, path))
+    }
+
+    /// DELETE `path` (with its query) under the route prefix.
+    pub fn delete(&self, path: &str) -> Reply {
+        Api::send(self.request(Method::DELETE, path))
+    }
+
+    /// `POST .../instances/{id}/{operation}{query}` (terminate, suspend,
+    /// resume, rewind, restart); `query` is `""` or starts with `?`.
+    pub fn control(&self, id: &str, operation: &str, query: &str) -> Reply {
+        self.post(&format!("instances/{}/{operation}{query}", encode(id)), "")
+    }
+
+    /// The full history (`GET .../instances/{id}/history`) as JSON rows;
+    /// fails the test unless it answers 200.
+    pub fn history(&self, id: &str) -> Vec<Value> {
+        let r = self.get(&format!("instances/{}/history", encode(id)));
+        r.expect(200);
+        r.json().as_array().expect("history is an array").clone()
+    }
+
+    /// `DELETE .../instances/{id}` (purge one instance).
+    pub fn purge(&self, id: &str) -> Reply {
+        self.delete(&format!("instances/{}", encode(id)))
+    }
+
+    /// `GET .../instances{query}` with an optional continuation token header;
+    /// `query` is `""` or starts with `?`.
+    pub fn list(&self, query: &str, token: Option<&str>) -> Reply {
+        let mut req = self.request(Method::GET, &format!("instances{query}"));
+        if let Some(t) = token {
+            req = req.header("x-ms-continuation-token", t);
+        }
+        Api::send(req)
+    }
+
+    /// The instance IDs a 200 list reply names, in its order.
+    pub fn list_ids(&self, query: &str) -> Vec<String> {
+        let r = self.list(query, None);
+        r.expect(200);
+        ids(&r.json())
     }
 
     fn send(req: RequestBuilder) -> Reply {
@@ -104,14 +182,13 @@ impl Api {
 
     /// GET an absolute URL.
     pub fn get_url(&self, url: &str) -> Reply {
-        Api::send(self.client.get(url))
+        Api::send(self.request_url(Method::GET, url))
     }
 
     /// POST `body` (as `application/json`) to `path` under the route prefix.
     pub fn post(&self, path: &str, body: impl Into<reqwest::blocking::Body>) -> Reply {
         Api::send(
-            self.client
-                .post(format!("{}/{path}", self.base))
+            self.request(Method::POST, path)
                 .header("content-type", "application/json")
                 .body(body),
         )
@@ -136,8 +213,7 @@ impl Api {
             None => format!("orchestrators/{}", encode(name)),
         };
         Api::try_send(
-            self.client
-                .post(format!("{}/{path}", self.base))
+            self.request(Method::POST, &path)
                 .header("content-type", "application/json")
                 .body(input.to_owned()),
         )
@@ -204,6 +280,24 @@ impl Api {
         )
     }
 
+    /// Polls until `id`'s `runtimeStatus` is `status`; returns the status body.
+    pub fn wait_status(&self, id: &str, status: &str) -> Value {
+        self.wait_for(
+            id,
+            &format!("runtimeStatus {status}"),
+            poll::DEADLINE,
+            |s| s["runtimeStatus"] == status,
+        )
+    }
+
+    /// Polls until `Approval` instance `id` is Running and waits for its
+    /// event (custom status `"waiting for approval"`); returns the status body.
+    pub fn wait_approval_waiting(&self, id: &str) -> Value {
+        self.wait_for(id, "Running, waiting for approval", poll::DEADLINE, |s| {
+            s["runtimeStatus"] == "Running" && s["customStatus"] == "waiting for approval"
+        })
+    }
+
     /// Waits until `id` finishes, and fails the test unless it is Completed.
     /// Returns the output.
     pub fn wait_output(&self, id: &str, timeout: Duration) -> Value {
@@ -214,4 +308,21 @@ impl Api {
         );
         s["output"].clone()
     }
+}
+
+/// The `instanceId`s of a list reply's body, in order.
+pub fn ids(list: &Value) -> Vec<String> {
+    list.as_array()
+        .expect("a list reply is a JSON array")
+        .iter()
+        .map(|s| s["instanceId"].as_str().expect("instanceId").to_owned())
+        .collect()
+}
+
+/// The `eventType`s of a full history (`Api::history`), in order.
+pub fn event_types(history: &[Value]) -> Vec<String> {
+    history
+        .iter()
+        .map(|e| e["eventType"].as_str().expect("eventType").to_owned())
+        .collect()
 }

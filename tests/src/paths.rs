@@ -51,3 +51,20 @@ pub fn test_components() -> PathBuf {
     must_exist(dir.join("adversarial.wasm"), "adversarial.wasm");
     dir
 }
+
+/// A components directory `dest` holding only `files` (e.g.
+/// `["human-interaction.wasm", "flaky.wasm"]`), each taken from
+/// `target/components` or `target/test-components`. Fewer components make a
+/// faster start, and examples and test programs can be served together.
+pub fn component_set(dest: &Path, files: &[&str]) -> PathBuf {
+    std::fs::create_dir_all(dest).expect("create components directory");
+    for f in files {
+        let src = [components(), test_components()]
+            .into_iter()
+            .map(|d| d.join(f))
+            .find(|p| p.exists())
+            .unwrap_or_else(|| panic!("component {f} not found: {HOW_TO_BUILD}"));
+        std::os::unix::fs::symlink(&src, dest.join(f)).expect("link component");
+    }
+    dest.to_path_buf()
+}

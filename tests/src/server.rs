@@ -23,6 +23,9 @@ pub struct Server {
     components: PathBuf,
     log: PathBuf,
     extra: Vec<String>,
+    env: Vec<(String, String)>,
+    /// The IP of `--listen`; the tests always connect through 127.0.0.1.
+    listen_ip: String,
     port: u16,
     child: Option<Child>,
     /// How many times the process was started.
@@ -45,17 +48,23 @@ impl Server {
 
     /// Like [`Server::start`], with extra `serve` flags (e.g. `["--max-hot", "0"]`).
     pub fn start_with(dir: &Path, components: &Path, extra: &[&str]) -> Server {
-        let mut s = Server {
+        Server::builder(dir, components).args(extra).start()
+    }
+
+    /// For servers that need more than extra flags: environment variables, or
+    /// a `--listen` IP other than 127.0.0.1.
+    pub fn builder(dir: &Path, components: &Path) -> Builder {
+        Builder(Server {
             store: dir.join("weft.redb"),
             components: components.to_path_buf(),
             log: dir.join("server.log"),
-            extra: extra.iter().map(|s| s.to_string()).collect(),
-            port: free_port(),
+            extra: Vec::new(),
+            env: Vec::new(),
+            listen_ip: "127.0.0.1".to_owned(),
+            port: 0,
             child: None,
             starts: 0,
-        };
-        s.spawn_and_wait();
-        s
+        })
     }
 
     /// The store file.
@@ -123,10 +132,13 @@ impl Server {
             .arg("--store")
             .arg(&self.store)
             .arg("--listen")
-            .arg(format!("127.0.0.1:{}", self.port))
+            .arg(format!("{}:{}", self.listen_ip, self.port))
             .arg("--components")
             .arg(&self.components)
             .args(&self.extra)
+            // Only what the test asks for: no key from the environment.
+            .env_remove("WEFT_API_KEY")
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
             .env("WEFT_LOG", "info")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log handle"))
@@ -212,6 +224,46 @@ impl Server {
         );
         self.spawn_and_wait();
     }
+}
+
+/// Configures a [`Server`] before it starts; see [`Server::builder`].
+pub struct Builder(Server);
+
+impl Builder {
+    /// Extra `serve` flags.
+    pub fn args(mut self, extra: &[&str]) -> Builder {
+        self.0.extra.extend(extra.iter().map(|s| s.to_string()));
+        self
+    }
+
+    /// An environment variable for the server process (e.g. `WEFT_API_KEY`).
+    pub fn env(mut self, key: &str, value: &str) -> Builder {
+        self.0.env.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// The IP to listen on (default 127.0.0.1), e.g. `0.0.0.0`. The harness
+    /// still connects through 127.0.0.1.
+    pub fn listen_ip(mut self, ip: &str) -> Builder {
+        self.0.listen_ip = ip.to_owned();
+        self
+    }
+
+    /// Starts the server and waits until it answers HTTP.
+    pub fn start(self) -> Server {
+        let mut s = self.0;
+        s.port = free_port();
+        s.spawn_and_wait();
+        s
+    }
+}
+
+/// A server on a fresh temporary directory (its store, log and anything else
+/// the test puts there); the directory lives as long as the returned guard.
+pub fn serve(components: &Path, extra: &[&str]) -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let server = Server::start_with(dir.path(), components, extra);
+    (dir, server)
 }
 
 impl Drop for Server {

@@ -17,7 +17,44 @@ fn open(path: &Path) -> Store {
 
 /// Every instance in the store's default task hub, by created time then ID.
 pub fn instances(path: &Path) -> Vec<Status> {
-    let store = open(path);
+    instances_in(path, weft_store::Hub::DEFAULT)
+}
+
+/// The store of task hub `hub` (opening it creates its tables: call it only
+/// for a hub the store lists, see [`hubs`]).
+fn open_hub(path: &Path, hub: &str) -> Store {
+    let root = open(path);
+    let hub = weft_store::Hub::new(hub).expect("valid task hub name");
+    root.hub(&hub).expect("open task hub")
+}
+
+/// The task hubs the store file holds, by name.
+pub fn hubs(path: &Path) -> Vec<String> {
+    open(path)
+        .hubs()
+        .expect("list task hubs")
+        .iter()
+        .map(|h| h.as_str().to_owned())
+        .collect()
+}
+
+/// How many instance rows task hub `hub` holds (0 if the store has no such hub).
+pub fn instance_count(path: &Path, hub: &str) -> u64 {
+    if !hubs(path).iter().any(|h| h == hub) {
+        return 0;
+    }
+    open_hub(path, hub)
+        .instance_count()
+        .expect("count instances")
+}
+
+/// Every instance in task hub `hub`, by created time then ID (none if the
+/// store has no such hub).
+pub fn instances_in(path: &Path, hub: &str) -> Vec<Status> {
+    if !hubs(path).iter().any(|h| h == hub) {
+        return Vec::new();
+    }
+    let store = open_hub(path, hub);
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {

@@ -2,7 +2,7 @@
 //! JSON on stdout, readable errors on stderr, meaningful exit codes.
 
 use serde_json::{Value, json};
-use std::process::{Command, Output};
+use weft_tests::cli::{json_ok, run as weft, text};
 use weft_tests::paths;
 use weft_tests::poll::DEADLINE;
 use weft_tests::server::Server;
@@ -11,40 +11,6 @@ fn serve() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().expect("temp dir");
     let server = Server::start(dir.path(), &paths::components());
     (dir, server)
-}
-
-/// Runs `weft <args> --endpoint <endpoint>`.
-fn weft(endpoint: &str, args: &[&str]) -> Output {
-    Command::new(paths::weft_bin())
-        .args(args)
-        .arg("--endpoint")
-        .arg(endpoint)
-        .env_remove("WEFT_ENDPOINT")
-        .output()
-        .expect("run weft")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-/// Fails unless the command exited 0; returns its stdout parsed as JSON.
-#[track_caller]
-fn json_ok(out: &Output) -> Value {
-    assert!(
-        out.status.success(),
-        "expected exit 0; got {}\nstdout: {}\nstderr: {}",
-        out.status,
-        text(&out.stdout),
-        text(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "stdout should be JSON ({e}):\n{}\nstderr: {}",
-            text(&out.stdout),
-            text(&out.stderr)
-        )
-    })
 }
 
 #[test]

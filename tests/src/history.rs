@@ -25,8 +25,9 @@ pub fn outline(history: &[HistoryEvent]) -> String {
 /// - every `TaskCompleted`/`TaskFailed` refers to an earlier `TaskScheduled`,
 ///   every `TimerFired` to an earlier `TimerCreated`, each at most once;
 /// - exactly one `ExecutionCompleted` (or `ExecutionTerminated`), and it is the
-///   last event (one more per `ExecutionRewound`, whose voided failures no
-///   longer count as completions).
+///   last event, or for `ExecutionTerminated` the last in the closing episode
+///   (one more per `ExecutionRewound`, whose voided failures no longer count
+///   as completions).
 pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
     let mut v = Vec::new();
     if history.len() < 2 {
@@ -126,8 +127,21 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
     for (id, n) in fired.iter().filter(|(_, n)| **n > 1) {
         v.push(format!("timer #{id} fired {n} times"));
     }
-    // One end per run: the first, plus one after each rewind; the last is the last event.
-    if ends.last() != Some(&(history.len() - 1)) || ends.len() != rewinds + 1 {
+    // One end per run: the first, plus one after each rewind; the last is the
+    // last event. A termination is applied in a control episode, so
+    // `ExecutionTerminated` may be followed by that episode's
+    // `OrchestratorCompleted` (an `ExecutionCompleted` comes after its episode).
+    let last = history.len() - 1;
+    let end_is_last = match ends.last() {
+        Some(&i) if i == last => true,
+        Some(&i) => {
+            i + 1 == last
+                && matches!(history[i].kind, EventKind::ExecutionTerminated { .. })
+                && matches!(history[last].kind, EventKind::OrchestratorCompleted)
+        }
+        None => false,
+    };
+    if !end_is_last || ends.len() != rewinds + 1 {
         v.push(format!(
             "ExecutionCompleted/ExecutionTerminated at {ends:?} with {rewinds} rewinds; \
              expected {} of them, the last at index {}",
@@ -283,6 +297,35 @@ mod tests {
                 .iter()
                 .any(|v| v.contains("used again"))
         );
+    }
+
+    #[test]
+    fn a_termination_may_close_its_control_episode() {
+        // As the host writes it: the control turn is an episode of its own.
+        let mut terminated = good();
+        terminated.pop();
+        terminated.extend([
+            ev(EventKind::OrchestratorStarted),
+            ev(EventKind::ExecutionTerminated { reason: None }),
+            ev(EventKind::OrchestratorCompleted),
+        ]);
+        assert_eq!(violations(&terminated), Vec::<String>::new());
+        let end_rule = |h: &[HistoryEvent]| {
+            violations(h)
+                .iter()
+                .any(|v| v.contains("ExecutionCompleted/ExecutionTerminated"))
+        };
+        // No episode may follow the end.
+        let mut late = terminated.clone();
+        late.extend([
+            ev(EventKind::OrchestratorStarted),
+            ev(EventKind::OrchestratorCompleted),
+        ]);
+        assert!(end_rule(&late));
+        // An ExecutionCompleted comes after its episode, not inside it.
+        let mut inside = terminated;
+        inside[10] = good()[9].clone();
+        assert!(end_rule(&inside));
     }
 
     #[test]

@@ -87,6 +87,18 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Fails the test if the server's log shows a panic (a task of the host
+    /// died, even if the process carried on).
+    #[track_caller]
+    pub fn assert_no_panics(&self) {
+        let log = self.log();
+        if let Some(at) = log.find("panicked") {
+            let start = log[..at].rfind('\n').map_or(0, |i| i + 1);
+            let text: String = log[start..].chars().take(600).collect();
+            panic!("the server panicked:\n{text}");
+        }
+    }
+
     /// The process ID of the running server.
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("server is running").id()

@@ -151,6 +151,7 @@ fn hubs_are_independent_and_deleting_one_leaves_the_others() {
     assert_eq!(ids_in(&api, "HubA"), ["fresh"]);
 
     assert!(server.stop().success());
+    server.assert_no_panics();
     let stored = store::hubs(server.store());
     assert!(
         stored.contains(&"HubA".into()) && stored.contains(&"HubB".into()),
@@ -378,6 +379,7 @@ fn with_an_api_key_every_route_wants_it() {
     let v = json_ok(&cli::run_env(&ep, &args, &[("WEFT_API_KEY", KEY)]));
     assert_eq!(v["output"], "bye");
     server.stop();
+    server.assert_no_panics();
 }
 
 /// Runs `weft serve --listen 0.0.0.0:0` (no key anywhere), which must exit.
@@ -467,6 +469,22 @@ fn deleting_a_hub_with_work_in_flight_leaves_nothing_behind() {
     assert_eq!(hubs(&api), ["default"], "the deleted hub came back");
     api.get("instances?taskHub=HubX").expect(404);
     assert!(server.stop().success());
-    assert!(!server.log().contains("panicked"), "{}", server.log());
+    server.assert_no_panics();
     assert!(!store::hubs(server.store()).contains(&"HubX".into()));
+}
+
+#[test]
+#[ignore = "bug: a start refused with 400 (unknown orchestrator, bad JSON, invalid ID) \
+            still creates the task hub it names"]
+fn a_refused_start_does_not_create_its_hub() {
+    let (_dir, server) = serve(&paths::components(), &[]);
+    let api = server.api();
+    api.post("orchestrators/NoSuch?taskHub=HubQ", "")
+        .expect(400);
+    api.post("orchestrators/HelloSequence?taskHub=HubR", "{bad")
+        .expect(400);
+    api.post("orchestrators/HelloSequence/%40x?taskHub=HubS", "")
+        .expect(400);
+    assert_eq!(hubs(&api), ["default"], "refused starts created hubs");
+    api.get("instances?taskHub=HubQ").expect(404);
 }

@@ -219,6 +219,7 @@ fn paging_with_top_returns_every_instance_once_in_created_order() {
 /// Stops the server; fails unless the store's default hub holds exactly `ids`.
 fn assert_store_holds(server: &mut Server, ids: &[&str]) {
     assert!(server.stop().success());
+    server.assert_no_panics();
     assert_eq!(
         store::instance_count(server.store(), "default"),
         ids.len() as u64
@@ -389,4 +390,37 @@ fn show_history_projects_a_hello_sequence_like_durable_functions() {
         .count();
     assert_eq!(scheduled, 3);
     assert!(full.iter().enumerate().all(|(i, e)| e["index"] == i));
+}
+
+#[test]
+fn a_purged_instance_leaves_no_timer_or_message_behind() {
+    let (_dir, mut server) = serve(&paths::components(), &[]);
+    let api = server.api();
+    // Terminated with its 1 s approval timer still pending, and an event kept
+    // for it: purge must take the timer and the event along.
+    api.start_ok("Approval", Some("t-1"), r#"{"timeoutSeconds":1}"#);
+    api.wait_approval_waiting("t-1");
+    api.control("t-1", "suspend", "").expect(202);
+    api.wait_status("t-1", "Suspended");
+    api.raise("t-1", "Other", "1").expect(202);
+    api.control("t-1", "terminate", "").expect(202);
+    api.wait_status("t-1", "Terminated");
+    api.purge("t-1").expect(200);
+    // Past the timer's due time (a sleep to prove nothing comes back).
+    std::thread::sleep(Duration::from_millis(1500));
+    api.status("t-1").expect(404);
+    assert!(api.list_ids("").is_empty());
+    assert!(server.stop().success());
+    server.assert_no_panics();
+    let snap = store::snapshot(server.store());
+    assert_eq!(
+        (
+            snap.instances.len(),
+            snap.timers,
+            snap.inbox,
+            snap.activities
+        ),
+        (0, 0, 0, 0),
+        "{snap:?}"
+    );
 }

@@ -295,4 +295,5 @@ fn every_operation_in_every_state_answers_appendix_a() {
             "{op:?} on {state:?} was refused but the instance changed later"
         );
     }
+    f.server.assert_no_panics();
 }

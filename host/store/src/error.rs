@@ -136,6 +136,9 @@ pub enum StoreError {
     /// The writer thread is gone (it panicked, or every handle was dropped).
     #[error("the store writer thread has stopped; restart the host")]
     WriterStopped,
+    /// The task hub was deleted after this handle was made; nothing was written.
+    #[error("task hub '{0}' was deleted; nothing more is written through this handle")]
+    HubDeleted(String),
 }
 
 impl StoreError {
@@ -148,7 +151,8 @@ impl StoreError {
             | StoreError::Storage { .. }
             | StoreError::UnsupportedFormat { .. }
             | StoreError::Corrupt { .. }
-            | StoreError::WriterStopped => ErrorKind::Permanent,
+            | StoreError::WriterStopped
+            | StoreError::HubDeleted(_) => ErrorKind::Permanent,
         }
     }
 

@@ -50,6 +50,8 @@ impl Store {
             .during(DURING)?
             .filter(|t| hub_of(t.name()).as_ref() == Some(hub))
             .collect();
+        // Inside the write transaction: every other commit is before or after it.
+        self.bump_generation(hub);
         let mut deleted = 0;
         for table in tables {
             let name = table.name().to_owned();

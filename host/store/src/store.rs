@@ -7,9 +7,10 @@
 //! Reads run concurrently with each other and with the writer (redb MVCC): a
 //! read sees the last committed batch.
 
+use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use redb::{Database, DatabaseError, Durability, ReadableDatabase, ReadableTableMetadata};
 use weft_core::{HistoryEvent, InstanceId, Message, ScheduleId, Timestamp};
@@ -29,6 +30,11 @@ use crate::tables::{TableNames, WriteTables, read_table};
 /// `Store` is `Send + Sync`; share it as `Arc<Store>`.
 pub struct Store {
     db: Arc<Database>,
+    /// Deletions per hub, shared by every handle on this file. A handle made
+    /// before its hub was deleted must not write (it would recreate the hub).
+    generations: Arc<Mutex<HashMap<Hub, u64>>>,
+    /// The deletion count of this handle's hub when the handle was made.
+    generation: u64,
     hub: Hub,
     names: TableNames,
     commits: AtomicU64,
@@ -61,12 +67,16 @@ impl Store {
                 source: Arc::new(e.into()),
             },
         })?;
-        Store::open_hub(Arc::new(db), Hub::default_hub())
+        Store::open_hub(Arc::new(db), Arc::default(), Hub::default_hub())
     }
 
     /// The hub `hub` over an open database: creates its tables and checks (or
     /// upgrades) their layout version.
-    fn open_hub(db: Arc<Database>, hub: Hub) -> Result<Store, StoreError> {
+    fn open_hub(
+        db: Arc<Database>,
+        generations: Arc<Mutex<HashMap<Hub, u64>>>,
+        hub: Hub,
+    ) -> Result<Store, StoreError> {
         const DURING: &str = "initialising the store";
         let names = TableNames::new(&hub);
         let txn = db.begin_write().during(DURING)?;
@@ -74,9 +84,18 @@ impl Store {
             let mut tables = WriteTables::open(&txn, &names)?;
             ensure_layout(&mut tables, &hub)?;
         }
+        // Read while the write transaction is open, so no deletion is in between.
+        let generation = generations
+            .lock()
+            .expect("generations lock")
+            .get(&hub)
+            .copied()
+            .unwrap_or(0);
         txn.commit().during(DURING)?;
         Ok(Store {
             db,
+            generations,
+            generation,
             hub,
             names,
             commits: AtomicU64::new(0),
@@ -96,7 +115,7 @@ impl Store {
     /// own handle; their commits take turns on the file's one write lock, so
     /// batches of different hubs do not share an fsync.
     pub fn hub(&self, hub: &Hub) -> Result<Store, StoreError> {
-        Store::open_hub(self.db.clone(), hub.clone())
+        Store::open_hub(self.db.clone(), self.generations.clone(), hub.clone())
     }
 
     /// What this store has committed since it was opened.
@@ -124,6 +143,9 @@ impl Store {
             .during("starting a write transaction")?;
         txn.set_durability(Durability::Immediate)
             .during("starting a write transaction")?;
+        // Checked inside the write transaction: a deletion either finished before
+        // it (and is seen here) or starts after it commits.
+        self.check_not_deleted()?;
         let results = {
             let mut tables = WriteTables::open(&txn, &self.names)?;
             ensure_layout(&mut tables, &self.hub)?;
@@ -287,6 +309,31 @@ impl Store {
 
     pub(crate) fn db(&self) -> &Database {
         &self.db
+    }
+
+    fn check_not_deleted(&self) -> Result<(), StoreError> {
+        let current = self
+            .generations
+            .lock()
+            .expect("generations lock")
+            .get(&self.hub)
+            .copied()
+            .unwrap_or(0);
+        if current != self.generation {
+            return Err(StoreError::HubDeleted(self.hub.as_str().to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Records that `hub` is being deleted: handles made before stop writing.
+    /// Called by `delete_hub` while it holds the write transaction.
+    pub(crate) fn bump_generation(&self, hub: &Hub) {
+        *self
+            .generations
+            .lock()
+            .expect("generations lock")
+            .entry(hub.clone())
+            .or_insert(0) += 1;
     }
 }
 

@@ -84,7 +84,11 @@ fn hubs_are_listed_and_deleted_whole() {
         "reads create nothing"
     );
 
-    // ...and can use it again from empty: its next commit re-creates it.
+    // The old handle may not write (that would re-create the hub behind the
+    // deleter's back); a new handle uses it again from empty.
+    assert!(billing.commit(vec![create("a", "e2", 5)]).is_err());
+    drop(billing);
+    let billing = default.hub(&hub("billing")).unwrap();
     let Ok(OpOutcome::Created { inbox_seq }) = one(&billing, create("a", "e2", 5)) else {
         panic!("a deleted hub can be used again");
     };
@@ -165,4 +169,33 @@ async fn one_writer_per_hub_over_one_database() {
     }
     // `store` (the first handle) and hubs[0] are the same hub.
     assert_eq!(store.instance_count().unwrap(), 100);
+}
+
+#[test]
+fn a_handle_made_before_its_hub_was_deleted_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let default = Store::open(&db_path(&dir)).unwrap();
+    let old = default.hub(&hub("billing")).unwrap();
+    populate(&old, "a", 1, RuntimeStatus::Running);
+    assert!(default.delete_hub(&hub("billing")).unwrap());
+
+    // Work still in flight through the old handle must not recreate the hub.
+    let err = old.commit(vec![create("b", "e1", 2)]).unwrap_err();
+    assert!(
+        matches!(err, weft_store::StoreError::HubDeleted(ref h) if h == "billing"),
+        "{err}"
+    );
+    assert_eq!(names(&default), ["default"]);
+
+    // A new handle starts the hub again, empty.
+    let new = default.hub(&hub("billing")).unwrap();
+    assert_eq!(new.instance_count().unwrap(), 0);
+    assert!(matches!(
+        one(&new, create("b", "e1", 2)),
+        Ok(OpOutcome::Created { .. })
+    ));
+    assert!(
+        old.commit(vec![create("c", "e1", 3)]).is_err(),
+        "the old handle stays refused"
+    );
 }

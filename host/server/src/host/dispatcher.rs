@@ -161,9 +161,10 @@ impl Shared {
         loop {
             let (messages, guest, record) = {
                 let mut slots = self.slots.lock().expect("slots lock");
-                let slot = slots
-                    .get_mut(&instance)
-                    .expect("slot of a running instance");
+                // Gone when the task hub was deleted (`close`): stop.
+                let Some(slot) = slots.get_mut(&instance) else {
+                    return;
+                };
                 if slot.pending.is_empty() {
                     slot.running = false;
                     if slot.guest.is_none() {
@@ -201,9 +202,9 @@ impl Shared {
             let AfterTurn { guest, record, .. } = after;
             let evicted = {
                 let mut slots = self.slots.lock().expect("slots lock");
-                let slot = slots
-                    .get_mut(&instance)
-                    .expect("slot of a running instance");
+                let Some(slot) = slots.get_mut(&instance) else {
+                    return; // the task hub was deleted meanwhile
+                };
                 slot.record = record;
                 let has_guest = guest.is_some();
                 slot.guest = guest;
@@ -243,7 +244,9 @@ impl Shared {
         match self.store.inbox(instance) {
             Ok(stored) => {
                 let mut slots = self.slots.lock().expect("slots lock");
-                let slot = slots.get_mut(instance).expect("slot of a running instance");
+                let Some(slot) = slots.get_mut(instance) else {
+                    return; // the task hub was deleted meanwhile
+                };
                 slot.record = None;
                 slot.guest = None;
                 let known: std::collections::HashSet<u64> =

@@ -128,6 +128,22 @@ impl Weft {
         Ok(TaskHub::new(shared, self.clone()))
     }
 
+    /// Checks a start before anything is created: the instance ID follows the
+    /// rules and some deployed component serves orchestrator `name`.
+    pub fn check_start(&self, name: &str, id: Option<&str>) -> Result<(), ClientError> {
+        if let Some(id) = id {
+            weft_core::InstanceId::new(id)?;
+        }
+        let registry = self.inner.registry.read().expect("registry lock");
+        if registry.orchestrator(name).is_none() {
+            return Err(ClientError::UnknownOrchestrator {
+                name: name.to_owned(),
+                known: registry.orchestrator_names(),
+            });
+        }
+        Ok(())
+    }
+
     /// The default task hub.
     pub fn default_hub(&self) -> Result<TaskHub, ClientError> {
         self.hub(None)
@@ -208,9 +224,14 @@ impl Weft {
         let info = component.info.clone();
         let root = self.inner.root.clone();
         let digest = info.digest.clone();
-        tokio::task::spawn_blocking(move || root.commit(vec![Op::PutComponent { digest, bytes }]))
-            .await
-            .map_err(|e| DeployError::Store(e.to_string()))??;
+        // A fresh handle: the default hub may have been deleted and made again
+        // since `root` was opened, and an old handle may not write to it.
+        tokio::task::spawn_blocking(move || {
+            root.hub(root.task_hub())?
+                .commit(vec![Op::PutComponent { digest, bytes }])
+        })
+        .await
+        .map_err(|e| DeployError::Store(e.to_string()))??;
         self.inner
             .registry
             .write()

@@ -70,8 +70,9 @@ pub async fn control(
         "rewind" => ctx.hub.rewind(&id, reason).await?,
         "restart" => {
             let new_id = ctx.params.bool("restartWithNewInstanceId", true)?;
+            let wait = start::Wait::parse(&ctx.params)?;
             let started = ctx.hub.restart(&id, new_id).await?;
-            return start::answer(&ctx, started.as_str()).await;
+            return start::answer(&ctx, started.as_str(), wait).await;
         }
         other => {
             return Err(ApiError {

@@ -1,7 +1,11 @@
 //! Starting instances (reference §1.2 row 1), optionally waiting for them.
+//!
+//! Everything about a start request is checked before anything is created —
+//! not the instance, and not the task hub it names (a start creates its hub).
 
 use super::ApiState;
 use super::error::ApiError;
+use super::params::Params;
 use super::payload;
 use super::routes::{Ctx, accepted, body_json};
 use axum::body::Bytes;
@@ -18,10 +22,7 @@ pub async fn start(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::creating(&st, &headers, q)?;
-    let input = body_json(&body)?;
-    let id = ctx.hub.start(&name, None, input).await?;
-    answer(&ctx, id.as_str()).await
+    start_instance(st, name, None, q, headers, body).await
 }
 
 pub async fn start_with_id(
@@ -31,25 +32,52 @@ pub async fn start_with_id(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::creating(&st, &headers, q)?;
-    let input = body_json(&body)?;
-    let id = ctx.hub.start(&name, Some(&id), input).await?;
-    answer(&ctx, id.as_str()).await
+    start_instance(st, name, Some(id), q, headers, body).await
 }
 
-/// The answer to a start (or restart): 202 with the management URLs, or, with
-/// `timeout` (seconds), the output once it completes in time.
-pub(super) async fn answer(ctx: &Ctx, id: &str) -> Result<Response, ApiError> {
-    let interval = ctx.params.seconds("pollingInterval")?;
-    if let Some(timeout) = ctx.params.seconds("timeout")? {
-        // Default 1 s, never longer than the timeout itself.
-        let interval = interval.unwrap_or(timeout.min(1.0));
-        if interval > timeout {
+async fn start_instance(
+    st: ApiState,
+    name: String,
+    id: Option<String>,
+    q: Option<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let wait = Wait::parse(&Params::parse(q.as_deref()))?;
+    let input = body_json(&body)?;
+    st.weft.check_start(&name, id.as_deref())?;
+    let ctx = Ctx::creating(&st, &headers, q)?;
+    let id = ctx.hub.start(&name, id.as_deref(), input).await?;
+    answer(&ctx, id.as_str(), wait).await
+}
+
+/// `timeout` and `pollingInterval` (seconds) of the wait-for-completion mode.
+pub(super) struct Wait {
+    timeout: Option<f64>,
+}
+
+impl Wait {
+    /// Checks both values; `pollingInterval` defaults to 1 s and may not be
+    /// longer than `timeout`. Completion wakes the wait directly, so the
+    /// interval is only an upper bound on how late the answer comes.
+    pub fn parse(params: &Params) -> Result<Wait, ApiError> {
+        let timeout = params.seconds("timeout")?;
+        let interval = params.seconds("pollingInterval")?;
+        if let (Some(t), Some(i)) = (timeout, interval)
+            && i > t
+        {
             return Err(ApiError::bad_request(format!(
-                "pollingInterval ({interval} s) must not be longer than timeout ({timeout} s)"
+                "pollingInterval ({i} s) must not be longer than timeout ({t} s)"
             )));
         }
-        // Completion wakes the wait directly; the polling interval is an upper bound.
+        Ok(Wait { timeout })
+    }
+}
+
+/// The answer to a start (or restart): 202 with the management URLs, or, in
+/// wait mode, the output once it completes in time.
+pub(super) async fn answer(ctx: &Ctx, id: &str, wait: Wait) -> Result<Response, ApiError> {
+    if let Some(timeout) = wait.timeout {
         let done = ctx
             .hub
             .wait_for_completion(id, Duration::from_secs_f64(timeout.min(3600.0)))

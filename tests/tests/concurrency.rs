@@ -5,7 +5,7 @@
 
 use serde_json::json;
 use std::sync::Barrier;
-use weft_tests::http::{Api, Reply};
+use weft_tests::http::Reply;
 use weft_tests::poll::DEADLINE;
 use weft_tests::server::{Server, serve};
 use weft_tests::{history, paths, store};
@@ -107,11 +107,6 @@ fn fifty_waiting_instances_each_get_their_concurrent_event() {
     }
 }
 
-/// Waits until `id` has settled with `status`; the raced requests are then all applied.
-fn settle(api: &Api, id: &str, status: &str) -> serde_json::Value {
-    api.wait_status(id, status)
-}
-
 #[test]
 fn duplicate_control_requests_racing_each_other_apply_once() {
     let (_dir, mut server) = serve(&paths::components(), &[]);
@@ -130,7 +125,7 @@ fn duplicate_control_requests_racing_each_other_apply_once() {
         "{:?}",
         codes(&replies)
     );
-    settle(&api, "susp", "Suspended");
+    api.wait_status("susp", "Suspended");
     // Twenty terminates: the first to be applied wins, its reason is the output.
     let replies = race(20, |i| {
         api.control("term", "terminate", &format!("?reason=t{i}"))
@@ -140,12 +135,12 @@ fn duplicate_control_requests_racing_each_other_apply_once() {
         "{:?}",
         codes(&replies)
     );
-    let s = settle(&api, "term", "Terminated");
-    // A control request still in the inbox when the instance ended must not
-    // change it: let the host drain the raced requests, then look again.
+    let s = api.wait_status("term", "Terminated");
+    // Duplicates still queued when it ended are consumed without effect: after
+    // more work on the server (the other instance's), it is unchanged.
     let ids = ["susp".to_owned(), "term".to_owned()];
     api.control("susp", "resume", "").expect(202);
-    settle(&api, "susp", "Running");
+    api.wait_status("susp", "Running");
     api.raise("susp", "Approval", "true").expect(202);
     assert_eq!(api.wait_output("susp", DEADLINE), "approved");
     assert_eq!(api.status("term").json(), s);

@@ -269,8 +269,6 @@ fn rewind_restart_list_purge_and_delete_hub() {
     assert_eq!(list(&[]), ["w1"]);
 
     // delete-task-hub
-    // (Finished before the delete: deleting a hub with work in flight is a
-    // known bug, see hubs_auth.rs.)
     let v = json_ok(&weft(&[
         "start-new",
         "--function-name",

@@ -58,8 +58,6 @@ fn all_ids(api: &Api) -> Vec<String> {
 }
 
 #[test]
-#[ignore = "bug: the start and restart routes validate timeout/pollingInterval only after \
-            starting the instance, so a 400 leaves a running instance behind"]
 fn an_invalid_wait_parameter_is_refused_before_anything_starts() {
     let (_dir, server) = serve(&paths::components(), &[]);
     let api = server.api();

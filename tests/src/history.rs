@@ -24,10 +24,9 @@ pub fn outline(history: &[HistoryEvent]) -> String {
 /// - each schedule ID (`TaskScheduled`, `TimerCreated`) is used once;
 /// - every `TaskCompleted`/`TaskFailed` refers to an earlier `TaskScheduled`,
 ///   every `TimerFired` to an earlier `TimerCreated`, each at most once;
-/// - exactly one `ExecutionCompleted` (or `ExecutionTerminated`), and it is the
-///   last event, or for `ExecutionTerminated` the last in the closing episode
-///   (one more per `ExecutionRewound`, whose voided failures no longer count
-///   as completions).
+/// - exactly one `ExecutionCompleted` (a termination too ends with one, of
+///   status Terminated), and it is the last event (one more per
+///   `ExecutionRewound`, whose voided failures no longer count as completions).
 pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
     let mut v = Vec::new();
     if history.len() < 2 {
@@ -100,9 +99,7 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
                 }
                 *fired.entry(timer_id.0).or_default() += 1;
             }
-            EventKind::ExecutionCompleted { .. } | EventKind::ExecutionTerminated { .. } => {
-                ends.push(i)
-            }
+            EventKind::ExecutionCompleted { .. } => ends.push(i),
             EventKind::ExecutionRewound { voided, .. } => {
                 // The voided failures no longer count: those tasks run again.
                 rewinds += 1;
@@ -111,6 +108,7 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
                 }
             }
             EventKind::EventRaised { .. }
+            | EventKind::ExecutionTerminated { .. }
             | EventKind::ExecutionSuspended { .. }
             | EventKind::ExecutionResumed { .. } => {}
         }
@@ -128,22 +126,11 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
         v.push(format!("timer #{id} fired {n} times"));
     }
     // One end per run: the first, plus one after each rewind; the last is the
-    // last event. A termination is applied in a control episode, so
-    // `ExecutionTerminated` may be followed by that episode's
-    // `OrchestratorCompleted` (an `ExecutionCompleted` comes after its episode).
-    let last = history.len() - 1;
-    let end_is_last = match ends.last() {
-        Some(&i) if i == last => true,
-        Some(&i) => {
-            i + 1 == last
-                && matches!(history[i].kind, EventKind::ExecutionTerminated { .. })
-                && matches!(history[last].kind, EventKind::OrchestratorCompleted)
-        }
-        None => false,
-    };
+    // last event.
+    let end_is_last = ends.last() == Some(&(history.len() - 1));
     if !end_is_last || ends.len() != rewinds + 1 {
         v.push(format!(
-            "ExecutionCompleted/ExecutionTerminated at {ends:?} with {rewinds} rewinds; \
+            "ExecutionCompleted at {ends:?} with {rewinds} rewinds; \
              expected {} of them, the last at index {}",
             rewinds + 1,
             history.len() - 1
@@ -300,20 +287,21 @@ mod tests {
     }
 
     #[test]
-    fn a_termination_may_close_its_control_episode() {
-        // As the host writes it: the control turn is an episode of its own.
+    fn a_termination_ends_with_execution_completed() {
+        // As the host writes it: the control episode, then ExecutionCompleted.
         let mut terminated = good();
-        terminated.pop();
+        let end = terminated.pop().unwrap();
         terminated.extend([
             ev(EventKind::OrchestratorStarted),
             ev(EventKind::ExecutionTerminated { reason: None }),
             ev(EventKind::OrchestratorCompleted),
+            end,
         ]);
         assert_eq!(violations(&terminated), Vec::<String>::new());
         let end_rule = |h: &[HistoryEvent]| {
             violations(h)
                 .iter()
-                .any(|v| v.contains("ExecutionCompleted/ExecutionTerminated"))
+                .any(|v| v.contains("ExecutionCompleted at"))
         };
         // No episode may follow the end.
         let mut late = terminated.clone();
@@ -322,10 +310,10 @@ mod tests {
             ev(EventKind::OrchestratorCompleted),
         ]);
         assert!(end_rule(&late));
-        // An ExecutionCompleted comes after its episode, not inside it.
-        let mut inside = terminated;
-        inside[10] = good()[9].clone();
-        assert!(end_rule(&inside));
+        // A termination without its ExecutionCompleted is not finished.
+        let mut open = terminated;
+        open.pop();
+        assert!(end_rule(&open));
     }
 
     #[test]

@@ -2,12 +2,13 @@
 //!
 //! These change an instance without running its code, so they are computed
 //! from the history alone. Each is one episode (`OrchestratorStarted`, the
-//! control event, `OrchestratorCompleted`), so a later replay walks over it like
-//! any other episode.
+//! control event, `OrchestratorCompleted`; a termination then closes the
+//! history with `ExecutionCompleted`), so a later replay walks over it like any
+//! other episode.
 
 use crate::action::Action;
 use std::collections::{HashMap, HashSet};
-use weft_core::{EventKind, HistoryEvent, RuntimeStatus, ScheduleId, Timestamp};
+use weft_core::{EventKind, HistoryEvent, Json, RuntimeStatus, ScheduleId, Timestamp};
 
 /// What a control turn records and asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -70,12 +71,24 @@ pub fn apply_control(
         .find(|e| matches!(e.kind, EventKind::OrchestratorStarted))
         .map(|e| e.timestamp);
     let now = floor.map_or(now, |f| now.max(f));
+    let mut new_events = vec![
+        HistoryEvent::new(now, EventKind::OrchestratorStarted),
+        HistoryEvent::new(now, event.clone()),
+        HistoryEvent::new(now, EventKind::OrchestratorCompleted),
+    ];
+    // Like every ending, a termination is closed by `ExecutionCompleted`.
+    if let EventKind::ExecutionTerminated { reason } = event {
+        new_events.push(HistoryEvent::new(
+            now,
+            EventKind::ExecutionCompleted {
+                status: RuntimeStatus::Terminated,
+                result: Some(reason.map_or_else(Json::null, |r| Json::from_value(&r))),
+                failure: None,
+            },
+        ));
+    }
     Some(ControlOutput {
-        new_events: vec![
-            HistoryEvent::new(now, EventKind::OrchestratorStarted),
-            HistoryEvent::new(now, event),
-            HistoryEvent::new(now, EventKind::OrchestratorCompleted),
-        ],
+        new_events,
         actions,
         status,
     })

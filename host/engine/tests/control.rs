@@ -58,9 +58,14 @@ fn terminate_records_the_reason_and_cancels_open_timers() {
         [
             "OrchestratorStarted",
             "ExecutionTerminated",
-            "OrchestratorCompleted"
+            "OrchestratorCompleted",
+            "ExecutionCompleted"
         ]
     );
+    assert!(matches!(
+        &out.new_events[3].kind,
+        EventKind::ExecutionCompleted { status: RuntimeStatus::Terminated, result: Some(r), .. } if r.as_str() == "\"stop\""
+    ));
     assert_eq!(
         out.actions,
         vec![Action::CancelTimer {

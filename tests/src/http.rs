@@ -280,6 +280,29 @@ impl Api {
         )
     }
 
+    /// The task hubs the server lists (`GET taskhubs`).
+    pub fn task_hubs(&self) -> Vec<String> {
+        let r = self.get("taskhubs");
+        r.expect(200);
+        r.json()["taskHubs"]
+            .as_array()
+            .expect("taskHubs")
+            .iter()
+            .map(|h| h.as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Like [`Api::wait_done`], for an instance of task hub `hub`.
+    pub fn wait_done_in(&self, hub: &str, id: &str) -> Value {
+        poll::until(&format!("{hub}/{id} to finish"), poll::DEADLINE, || {
+            let r = self.get(&format!("instances/{id}?taskHub={hub}"));
+            match r.status {
+                200 => Ok(r.json()),
+                _ => Err(format!("HTTP {} {}", r.status, r.body)),
+            }
+        })
+    }
+
     /// Polls until `id`'s `runtimeStatus` is `status`; returns the status body.
     pub fn wait_status(&self, id: &str, status: &str) -> Value {
         self.wait_for(

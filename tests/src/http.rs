@@ -10,19 +10,9 @@ use std::time::Duration;
 /// The route prefix.
 pub const BASE: &str = "/runtime/webhooks/durabletask";
 
-/// Percent-encodes one path segment (everything but RFC 3986 unreserved characters).
-pub fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                out.push(b as char)
-            }
-            _ => out.push_str(&format!("%{b:02X}")),
-        }
-    }
-    out
-}
+/// Percent-encodes one path segment: the server's own encoder, so tests build
+/// URLs exactly as the management payloads do.
+pub use weft::http::encode;
 
 /// A response, read completely.
 #[derive(Debug)]

@@ -57,7 +57,7 @@ where
 }
 
 fn decode_input<I: DeserializeOwned>(kind: &str, name: &str, input: &str) -> Result<I, Failure> {
-    serde_json::from_str(input).map_err(|e| {
+    codec::decode_lenient(input).map_err(|e| {
         Failure::new(
             Failure::INVALID_INPUT,
             format!(

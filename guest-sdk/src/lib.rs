@@ -28,6 +28,13 @@
 //! function `fn(&OrchestrationContext, I) -> Result<O, E>`; an activity is
 //! `fn(I) -> Result<O, E>`; `E` is anything that converts into [`Failure`].
 //!
+//! Decoding is lenient in one way, for Durable Functions' clients: the Python
+//! client JSON-encodes inputs and event payloads twice, so `{"timeoutSeconds":
+//! 600}` arrives as a JSON *string* holding that text. When a value does not
+//! decode into the requested type but is a JSON string whose contents do, the
+//! SDK decodes the contents. A type that takes strings (`String`,
+//! `serde_json::Value`) gets the string unchanged.
+//!
 //! # Building
 //!
 //! The crate is a `cdylib` that depends on `weft-sdk`, `serde` and `serde_json`:

@@ -37,6 +37,8 @@ impl ActivityCapabilities {
 pub struct ActState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
+    pub(crate) cpu: crate::sandbox::CpuMeter,
+    pub(crate) memory: crate::sandbox::MemLimiter,
 }
 
 impl WasiView for ActState {

@@ -4,12 +4,15 @@ use crate::activity::{ActState, ActivityCapabilities, ActivityError, failure};
 use crate::bindings::{Component as Bindings, ComponentPre};
 use crate::det_wasi::GuestLog;
 use crate::forbidden;
+use crate::limits::{Limits, error_types, format_duration};
 use crate::orchestration::OrchState;
+use crate::sandbox::{CpuMeter, MemLimiter, stack_overflow};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
+use std::time::Duration;
 use wasmtime::component::{Component, HasSelf, Linker, ResourceTable};
 use wasmtime::{Engine, Store};
 use weft_core::{Failure, Json};
@@ -55,13 +58,18 @@ pub struct Runtime {
     activities: Linker<ActState>,
     cache_dir: Option<PathBuf>,
     capabilities: Arc<ActivityCapabilities>,
+    limits: Arc<Limits>,
 }
+
+/// How long listing a component's names at deploy may take.
+const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A compiled component, ready to instantiate as orchestrator or activity host.
 pub struct LoadedComponent {
     pub info: ComponentInfo,
     engine: Engine,
     capabilities: Arc<ActivityCapabilities>,
+    limits: Arc<Limits>,
     orch_pre: ComponentPre<OrchState>,
     act_pre: ComponentPre<ActState>,
 }
@@ -69,13 +77,16 @@ pub struct LoadedComponent {
 impl Runtime {
     /// `cache_dir` keeps compiled machine code so a restart does not recompile.
     /// `slots` bounds the component instances alive at once (see [`crate::config`]).
-    /// `capabilities` is what activities get (orchestrators get none).
+    /// `capabilities` is what activities get (orchestrators get none);
+    /// `limits` bound every orchestrator turn and activity call.
     pub fn new(
         cache_dir: Option<PathBuf>,
         slots: u32,
         capabilities: ActivityCapabilities,
+        limits: Limits,
     ) -> wasmtime::Result<Runtime> {
-        let engine = crate::config::engine(slots)?;
+        let engine = crate::config::engine(slots, &limits)?;
+        crate::sandbox::spawn_ticker(&engine);
         let mut orchestrators = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut orchestrators)?;
         forbidden::install(&mut orchestrators)?;
@@ -92,6 +103,7 @@ impl Runtime {
             activities,
             cache_dir,
             capabilities: Arc::new(capabilities),
+            limits: Arc::new(limits),
         })
     }
 
@@ -127,13 +139,20 @@ impl Runtime {
             },
             engine: self.engine.clone(),
             capabilities: self.capabilities.clone(),
+            limits: self.limits.clone(),
             orch_pre,
             act_pre,
         };
-        let (orchestrators, activities) = loaded
-            .describe()
-            .await
-            .map_err(|e| LoadError::Describe(format!("{e:#}")))?;
+        let (orchestrators, activities) =
+            match tokio::time::timeout(DESCRIBE_TIMEOUT, loaded.describe()).await {
+                Ok(r) => r.map_err(|e| LoadError::Describe(format!("{e:#}")))?,
+                Err(_) => {
+                    return Err(LoadError::Describe(format!(
+                        "listing its names took longer than {}",
+                        format_duration(DESCRIBE_TIMEOUT)
+                    )));
+                }
+            };
         loaded.info.orchestrators = orchestrators;
         loaded.info.activities = activities;
         Ok(Arc::new(loaded))
@@ -199,16 +218,25 @@ impl LoadedComponent {
             ActivityCapabilities::default()
         };
         let wasi = caps.wasi(log("stdout"), stderr.clone())?;
-        Ok((
-            Store::new(
-                &self.engine,
-                ActState {
-                    wasi,
-                    table: ResourceTable::new(),
-                },
-            ),
-            stderr,
-        ))
+        let mut store = Store::new(
+            &self.engine,
+            ActState {
+                wasi,
+                table: ResourceTable::new(),
+                cpu: CpuMeter::unlimited(),
+                memory: MemLimiter::new(self.limits.activity_memory),
+            },
+        );
+        store.limiter(|s| &mut s.memory);
+        // Activities only yield on epochs; their wall-clock timeout stops them.
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(|mut cx| {
+            cx.data_mut()
+                .cpu
+                .on_tick(false)
+                .map_err(wasmtime::Error::new)
+        });
+        Ok((store, stderr))
     }
 
     async fn describe(&self) -> wasmtime::Result<(Vec<String>, Vec<String>)> {
@@ -225,8 +253,9 @@ impl LoadedComponent {
         Ok((orchestrators, activities))
     }
 
-    /// Runs activity `name` once. `Ok(Err(_))` is the activity's own failure (or a
-    /// trap, reported as a failure); `Err` means it could not run at all.
+    /// Runs activity `name` once, within the activity limits. `Ok(Err(_))` is
+    /// the activity's own failure (or a trap or a limit, reported as a
+    /// failure); `Err` means it could not run at all.
     pub async fn run_activity(
         &self,
         name: &str,
@@ -238,41 +267,75 @@ impl LoadedComponent {
                     name: name.to_owned(),
                     reason: format!("cannot grant the configured capabilities: {e:#}"),
                 })?;
-        let inst = self
-            .act_pre
-            .instantiate_async(&mut store)
-            .await
-            .map_err(|e| {
+        let timeout = self.limits.activity_timeout;
+        let who = format!("activity '{name}'");
+        let call = async {
+            let inst = self
+                .act_pre
+                .instantiate_async(&mut store)
+                .await
+                .map_err(Stage::Instantiate)?;
+            inst.weft_durable_activities()
+                .call_run(&mut store, name, &input.as_str().to_owned())
+                .await
+                .map_err(Stage::Run)
+        };
+        let result = match tokio::time::timeout(timeout, call).await {
+            Err(_) => {
+                return Ok(Err(Failure::new(
+                    error_types::ACTIVITY_TIMEOUT,
+                    format!(
+                        "{who} ran longer than its timeout of {}; make it finish sooner, or raise --activity-timeout",
+                        format_duration(timeout)
+                    ),
+                )));
+            }
+            Ok(r) => r,
+        };
+        let trap = match result {
+            Ok(Ok(text)) => {
+                return Ok(Json::parse(&text).map_err(|e| {
+                    Failure::new(
+                        "weft.InvalidOutput",
+                        format!("activity '{name}' returned text that is not JSON: {e}"),
+                    )
+                }));
+            }
+            Ok(Err(f)) => return Ok(Err(failure(f))),
+            Err(Stage::Instantiate(e)) => {
+                if let Some(f) = store.data().memory.exceeded(&who, "--activity-memory") {
+                    return Ok(Err(f));
+                }
                 if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
                     .is_some()
                 {
-                    ActivityError::Busy {
+                    return Err(ActivityError::Busy {
                         name: name.to_owned(),
-                    }
-                } else {
-                    ActivityError::Instantiate {
-                        name: name.to_owned(),
-                        reason: format!("{e:#}"),
-                    }
+                    });
                 }
-            })?;
-        let result = inst
-            .weft_durable_activities()
-            .call_run(&mut store, name, &input.as_str().to_owned())
-            .await;
-        Ok(match result {
-            Ok(Ok(text)) => Json::parse(&text).map_err(|e| {
-                Failure::new(
-                    "weft.InvalidOutput",
-                    format!("activity '{name}' returned text that is not JSON: {e}"),
-                )
-            }),
-            Ok(Err(f)) => Err(failure(f)),
-            Err(trap) => Err(Failure::new(
+                return Err(ActivityError::Instantiate {
+                    name: name.to_owned(),
+                    reason: format!("{e:#}"),
+                });
+            }
+            Err(Stage::Run(trap)) => trap,
+        };
+        let limit = store
+            .data()
+            .memory
+            .exceeded(&who, "--activity-memory")
+            .or_else(|| stack_overflow(&trap, &who));
+        Ok(Err(limit.unwrap_or_else(|| {
+            Failure::new(
                 "weft.ActivityTrapped",
                 crate::guest::describe_trap(&trap, &stderr.tail()),
-            )),
-        })
+            )
+        })))
+    }
+
+    /// The limits this component runs under.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
     }
 
     pub(crate) fn orchestrator_pre(&self) -> &ComponentPre<OrchState> {
@@ -282,4 +345,10 @@ impl LoadedComponent {
     pub(crate) fn engine(&self) -> &Engine {
         &self.engine
     }
+}
+
+/// Where an activity call stopped.
+enum Stage {
+    Instantiate(wasmtime::Error),
+    Run(wasmtime::Error),
 }

@@ -1,5 +1,6 @@
 //! The engine configuration.
 
+use crate::limits::Limits;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Builds the engine every component runs on.
@@ -13,8 +14,18 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 /// orchestrators, running activities, turns in progress): instantiating from a
 /// pool reuses memory and stacks instead of mapping and unmapping them for
 /// every activity call, which dominated the host's profile.
-pub fn engine(slots: u32) -> wasmtime::Result<Engine> {
+///
+/// Epoch interruption is compiled in: it is how [`crate::sandbox`] meters CPU
+/// and makes a running guest yield. Each memory slot is as large as the
+/// largest memory limit (at least 1 GiB); the limits themselves are enforced
+/// per store by the resource limiter.
+pub fn engine(slots: u32, limits: &Limits) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
+    let slot_bytes = limits
+        .orchestrator_memory
+        .max(limits.activity_memory)
+        .max(1 << 30)
+        .next_multiple_of(64 << 10);
     let slots = slots.max(16);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots)
@@ -22,7 +33,7 @@ pub fn engine(slots: u32) -> wasmtime::Result<Engine> {
         .total_memories(slots * 2)
         .total_tables(slots * 8)
         .total_stacks(slots)
-        .max_memory_size(1 << 30)
+        .max_memory_size(slot_bytes as usize)
         // Reset a freed slot's touched pages with memset (found with PAGEMAP_SCAN
         // where the kernel has it) instead of madvise, and batch what remains:
         // each madvise costs a TLB shootdown on every core.
@@ -32,7 +43,8 @@ pub fn engine(slots: u32) -> wasmtime::Result<Engine> {
         .pagemap_scan(Enabled::Auto)
         .decommit_batch_size(64);
     config.allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
-    config.memory_reservation(1 << 30);
+    config.memory_reservation(slot_bytes);
+    config.epoch_interruption(true);
     // Async is always on in wasmtime 48; threads are not compiled in (no `threads` feature).
     config
         .wasm_component_model(true)

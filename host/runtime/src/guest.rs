@@ -9,13 +9,15 @@
 use crate::component::LoadedComponent;
 use crate::det_wasi::{GuestLog, OrchestrationClock, orchestrator_wasi};
 use crate::forbidden::Forbidden;
+use crate::limits::LimitExceeded;
 use crate::orchestration::{OrchState, from_wit_failure};
+use crate::sandbox::{CpuMeter, MemLimiter, stack_overflow};
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use tokio::sync::{mpsc, oneshot};
 use wasmtime::Store;
 use wasmtime::component::ResourceTable;
-use weft_core::{Failure, HistoryEvent, InstanceId, Json, Timestamp};
+use weft_core::{EventKind, Failure, HistoryEvent, InstanceId, Json, Timestamp};
 use weft_engine::{Nondeterminism, Replay, TurnOutcome, TurnOutput};
 
 /// New arrivals for one turn, and where to send its result.
@@ -40,6 +42,11 @@ pub enum TurnError {
     /// Every instance slot is in use; run the turn again later.
     #[error("{0}")]
     Busy(String),
+    /// The guest ran into a sandbox limit (CPU, memory, stack, tasks). Limits
+    /// depend on configuration and timing, not on the history, so the stop is
+    /// not recorded in history: the instance fails with this failure.
+    #[error("{}", .0.message)]
+    Limit(Failure),
 }
 
 /// Handle to a hot orchestrator guest.
@@ -107,6 +114,17 @@ pub(crate) fn describe_trap(trap: &wasmtime::Error, stderr_tail: &str) -> String
     }
 }
 
+/// The failure to report when `err` stopped the guest because of a limit.
+fn limit_failure(err: &wasmtime::Error, state: &OrchState, who: &str) -> Option<Failure> {
+    if let Some(l) = err.downcast_ref::<LimitExceeded>() {
+        return Some(l.failure(who));
+    }
+    state
+        .memory
+        .exceeded(who, "--orchestrator-memory")
+        .or_else(|| stack_overflow(err, who))
+}
+
 async fn run(
     component: Arc<LoadedComponent>,
     instance: String,
@@ -114,6 +132,10 @@ async fn run(
     first: TurnRequest,
     turns: mpsc::Receiver<TurnRequest>,
 ) {
+    let recorded_episodes = history
+        .iter()
+        .filter(|e| matches!(e.kind, EventKind::OrchestratorStarted))
+        .count();
     let mut replay = Replay::new(history);
     replay.begin_turn(first.now, first.messages);
     let start = match replay.start() {
@@ -125,6 +147,8 @@ async fn run(
             return;
         }
     };
+    let limits = component.limits().clone();
+    let who = format!("orchestrator '{}' of instance '{instance}'", start.name);
     let clock = OrchestrationClock::default();
     let replaying = Arc::new(AtomicBool::new(true));
     let stdout = GuestLog::new(instance.clone(), replaying.clone(), "stdout");
@@ -140,8 +164,21 @@ async fn run(
         turns,
         evicted: false,
         stderr,
+        cpu: CpuMeter::orchestrator(limits.orchestrator_turn, recorded_episodes),
+        memory: MemLimiter::new(limits.orchestrator_memory),
+        tasks_this_turn: 0,
+        max_tasks: limits.max_tasks_per_turn,
     };
     let mut store = Store::new(component.engine(), state);
+    store.limiter(|s| &mut s.memory);
+    // Before instantiating: instantiation runs guest code, and a new store's
+    // deadline has already passed.
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(|mut cx| {
+        let s = cx.data_mut();
+        let replaying = s.replay.is_replaying();
+        s.cpu.on_tick(replaying).map_err(wasmtime::Error::new)
+    });
     store.data_mut().sync();
     let result = match component
         .orchestrator_pre()
@@ -159,7 +196,9 @@ async fn run(
                 "could not instantiate orchestrator '{}' for instance '{instance}': {e:#}",
                 start.name
             );
-            let err = if e
+            let err = if let Some(f) = limit_failure(&e, store.data(), &who) {
+                TurnError::Limit(f)
+            } else if e
                 .downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
                 .is_some()
             {
@@ -191,6 +230,10 @@ async fn run(
             if let Some(d) = state.replay.divergence() {
                 let d = d.clone();
                 state.send_reply(Err(TurnError::Nondeterminism(d)));
+                return;
+            }
+            if let Some(f) = limit_failure(&trap, state, &who) {
+                state.send_reply(Err(TurnError::Limit(f)));
                 return;
             }
             match trap.downcast_ref::<Forbidden>() {

@@ -10,6 +10,8 @@
 //! - [`det_wasi`] and [`forbidden`]: the deterministic WASI orchestrators see;
 //!   files and sockets trap with an error that says to use an activity.
 //! - [`activity`]: activities run with ordinary, configured WASI.
+//! - [`limits`] and [`sandbox`]: CPU, memory, stack and task limits, and how
+//!   each stops a guest with a failure that names it.
 //!
 //! Nothing here knows about storage or HTTP: the server gives a turn its
 //! history and messages and commits what the turn returns.
@@ -21,8 +23,12 @@ mod config;
 mod det_wasi;
 mod forbidden;
 mod guest;
+mod limits;
 mod orchestration;
+mod sandbox;
 
 pub use activity::{ActivityCapabilities, ActivityError};
 pub use component::{ComponentInfo, LoadError, LoadedComponent, Runtime, digest_of};
 pub use guest::{Guest, TurnError, TurnRequest, TurnResult};
+pub use limits::{LimitExceeded, Limits, error_types, format_bytes, format_duration};
+pub use sandbox::TICK;

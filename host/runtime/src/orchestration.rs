@@ -10,6 +10,8 @@ use crate::bindings::weft::durable::orchestration::{self, LogLevel, TaskOutcome}
 use crate::bindings::weft::durable::types;
 use crate::det_wasi::{GuestLog, OrchestrationClock};
 use crate::guest::{TurnError, TurnRequest, TurnResult};
+use crate::limits::LimitExceeded;
+use crate::sandbox::{CpuMeter, MemLimiter};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::sync::{mpsc, oneshot};
@@ -32,6 +34,11 @@ pub struct OrchState {
     /// Set when the dispatcher dropped this guest; its trap is not a failure.
     pub(crate) evicted: bool,
     pub(crate) stderr: GuestLog,
+    pub(crate) cpu: CpuMeter,
+    pub(crate) memory: MemLimiter,
+    /// Tasks the code scheduled in this turn's new work, and the most it may.
+    pub(crate) tasks_this_turn: u32,
+    pub(crate) max_tasks: u32,
 }
 
 impl OrchState {
@@ -47,6 +54,21 @@ impl OrchState {
             // The dispatcher may have given up on this turn; nothing to do then.
             let _ = reply.send(result);
         }
+    }
+
+    /// Counts a task the code schedules; past the limit the guest stops.
+    /// Tasks matched against recorded history are not new work and not counted.
+    fn count_task(&mut self) -> wasmtime::Result<()> {
+        if self.replay.is_replaying() {
+            return Ok(());
+        }
+        self.tasks_this_turn += 1;
+        if self.tasks_this_turn > self.max_tasks {
+            return Err(wasmtime::Error::new(LimitExceeded::Tasks {
+                limit: self.max_tasks,
+            }));
+        }
+        Ok(())
     }
 
     /// Turns an engine error into a trap; a divergence is also reported as the turn's result.
@@ -108,18 +130,21 @@ impl orchestration::Host for OrchState {
 
     async fn call_activity(&mut self, name: String, input: String) -> wasmtime::Result<u32> {
         let input = json_arg("call-activity input", &input)?;
+        self.count_task()?;
         self.replay
             .call_activity(&name, input)
             .map_err(|e| self.fail(e))
     }
 
     async fn create_timer(&mut self, fire_at: u64) -> wasmtime::Result<u32> {
+        self.count_task()?;
         self.replay
             .create_timer(Timestamp(fire_at))
             .map_err(|e| self.fail(e))
     }
 
     async fn wait_for_event(&mut self, name: String) -> wasmtime::Result<u32> {
+        self.count_task()?;
         self.replay.wait_for_event(&name).map_err(|e| self.fail(e))
     }
 
@@ -150,6 +175,8 @@ impl orchestration::Host for OrchState {
                 Some(req) => {
                     self.replay.begin_turn(req.now, req.messages);
                     self.reply = Some(req.reply);
+                    self.cpu.start_turn();
+                    self.tasks_this_turn = 0;
                 }
                 None => {
                     self.evicted = true;

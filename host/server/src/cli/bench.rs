@@ -3,6 +3,9 @@
 //! - W1: N `HelloSequence` instances started concurrently; wait for all;
 //!   orchestrations per second and p50/p99 start-to-completion latency.
 //! - W2: one `FanOutFanIn` of M activities; wall time.
+//! - W3: runaway guests (R-3.4): W1 alone, then W1 again next to `Spin`
+//!   orchestrators from the `hostile` test program; how long each runaway
+//!   takes to be stopped, and how much it slows the healthy workload.
 //!
 //! Figures go to stdout as text and one JSON line; docs/BENCHMARKS.md records them.
 
@@ -18,9 +21,15 @@ pub struct BenchArgs {
     /// Directory with hello-sequence.wasm and fan-out-fan-in.wasm.
     #[arg(long, default_value = "target/components")]
     components: PathBuf,
-    /// Which workload: w1, w2 or all.
+    /// Which workload: w1, w2, w3 or all.
     #[arg(long, default_value = "all")]
     workload: String,
+    /// W3: the hostile test program (built by scripts/build-components.sh).
+    #[arg(long, default_value = "target/test-components/hostile.wasm")]
+    hostile: PathBuf,
+    /// W3: runaway orchestrators started next to the healthy workload.
+    #[arg(long, default_value_t = 2)]
+    runaways: usize,
     /// W1: number of concurrent HelloSequence instances.
     #[arg(long, default_value_t = 1000)]
     n: usize,
@@ -52,6 +61,16 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         if matches!(a.workload.as_str(), "w2" | "all") {
             report.insert("w2".into(), w2(&weft, a.fan).await?);
         }
+        if matches!(a.workload.as_str(), "w3" | "all") {
+            let bytes = std::fs::read(&a.hostile).map_err(|e| {
+                anyhow::anyhow!(
+                    "W3 needs the hostile test program at {} ({e}); run scripts/build-components.sh",
+                    a.hostile.display()
+                )
+            })?;
+            weft.deploy(bytes).await?;
+            report.insert("w3".into(), w3(&weft, a.n, a.runaways).await?);
+        }
         println!("{}", serde_json::Value::Object(report));
         anyhow::Ok(())
     });
@@ -78,7 +97,21 @@ async fn w1(weft: &Weft, n: usize) -> anyhow::Result<serde_json::Value> {
     // Warm-up: one instance, so compilation and first instantiation are not measured.
     let id = weft.start("HelloSequence", None, Json::null()).await?;
     finish(weft, id.as_str()).await?;
+    let (rate, wall, p50, p99) = hello_batch(weft, n).await?;
+    println!(
+        "W1 HelloSequence x{n}: {rate:.0} orchestrations/s, wall {:.3} s, p50 {:.1} ms, p99 {:.1} ms",
+        wall.as_secs_f64(),
+        ms(p50),
+        ms(p99)
+    );
+    Ok(serde_json::json!({
+        "n": n, "orchestrations_per_s": rate, "wall_s": wall.as_secs_f64(),
+        "p50_ms": ms(p50), "p99_ms": ms(p99),
+    }))
+}
 
+/// Runs `n` HelloSequence instances at once: (rate, wall, p50, p99).
+async fn hello_batch(weft: &Weft, n: usize) -> anyhow::Result<(f64, Duration, Duration, Duration)> {
     let t0 = Instant::now();
     let mut tasks = Vec::with_capacity(n);
     for _ in 0..n {
@@ -98,15 +131,49 @@ async fn w1(weft: &Weft, n: usize) -> anyhow::Result<serde_json::Value> {
     lat.sort();
     let pct = |p: f64| lat[((lat.len() as f64 * p).ceil() as usize).clamp(1, lat.len()) - 1];
     let rate = n as f64 / wall.as_secs_f64();
+    Ok((rate, wall, pct(0.50), pct(0.99)))
+}
+
+async fn w3(weft: &Weft, n: usize, runaways: usize) -> anyhow::Result<serde_json::Value> {
+    let (alone, ..) = hello_batch(weft, n).await?;
+    let limit = weft.limits().orchestrator_turn;
+    let mut spins = Vec::with_capacity(runaways);
+    for _ in 0..runaways {
+        let w = weft.clone();
+        let start = Instant::now();
+        let id = w.start("Spin", None, Json::null()).await?;
+        spins.push(tokio::spawn(async move {
+            let s = w
+                .wait_for_completion(id.as_str(), Duration::from_secs(600))
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("runaway {id} vanished"))?;
+            let error_type = s.output.map(|o| o.to_value()["errorType"].clone());
+            anyhow::ensure!(
+                s.status == RuntimeStatus::Failed
+                    && error_type == Some(serde_json::json!(weft_runtime::error_types::CPU)),
+                "runaway {id} ended {} ({error_type:?}), not with the CPU limit",
+                s.status
+            );
+            anyhow::Ok(start.elapsed())
+        }));
+    }
+    let (beside, ..) = hello_batch(weft, n).await?;
+    let mut stops = Vec::with_capacity(runaways);
+    for s in spins {
+        stops.push(s.await??);
+    }
+    let slowest = stops.iter().max().copied().unwrap_or_default();
     println!(
-        "W1 HelloSequence x{n}: {rate:.0} orchestrations/s, wall {:.3} s, p50 {:.1} ms, p99 {:.1} ms",
-        wall.as_secs_f64(),
-        ms(pct(0.50)),
-        ms(pct(0.99))
+        "W3 {runaways} runaway(s), turn limit {}: stopped after at most {:.3} s; HelloSequence x{n} \
+         {alone:.0}/s alone, {beside:.0}/s beside them ({:.0}% of alone)",
+        weft_runtime::format_duration(limit),
+        slowest.as_secs_f64(),
+        100.0 * beside / alone
     );
     Ok(serde_json::json!({
-        "n": n, "orchestrations_per_s": rate, "wall_s": wall.as_secs_f64(),
-        "p50_ms": ms(pct(0.50)), "p99_ms": ms(pct(0.99)),
+        "n": n, "runaways": runaways, "turn_limit_ms": limit.as_millis() as u64,
+        "stop_s": stops.iter().map(|d| d.as_secs_f64()).collect::<Vec<_>>(),
+        "alone_per_s": alone, "beside_per_s": beside,
     }))
 }
 

@@ -1,11 +1,14 @@
 //! `weft serve`.
 
+use crate::config::units;
 use crate::host::{HostConfig, Weft};
 use crate::http::{ApiState, router};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
+use weft_runtime::Limits;
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -35,6 +38,38 @@ pub struct ServeArgs {
     /// GUEST defaults to HOST). Orchestrators never get directories.
     #[arg(long = "activity-dir", value_name = "HOST[:GUEST]")]
     activity_dirs: Vec<String>,
+    /// CPU time one orchestrator turn may use for new work (e.g. 1s, 500ms);
+    /// an orchestrator past it fails with weft.CpuLimitExceeded.
+    #[arg(long, default_value = "1s", value_parser = units::parse_duration)]
+    orchestrator_turn_limit: Duration,
+    /// Wall-clock time one activity call may take (e.g. 5m); past it the
+    /// attempt fails with weft.ActivityTimeout.
+    #[arg(long, default_value = "5m", value_parser = units::parse_duration)]
+    activity_timeout: Duration,
+    /// Linear memory one orchestrator instance may use (e.g. 64MiB, at most 4GiB).
+    #[arg(long, default_value = "64MiB", value_parser = parse_memory)]
+    orchestrator_memory: u64,
+    /// Linear memory one activity call may use (e.g. 256MiB, at most 4GiB).
+    #[arg(long, default_value = "256MiB", value_parser = parse_memory)]
+    activity_memory: u64,
+    /// Tasks (activities, timers, event waits) one orchestrator turn may schedule.
+    #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
+    max_tasks_per_turn: u32,
+    /// Events one execution's history may hold.
+    #[arg(long, default_value_t = crate::host::DEFAULT_MAX_HISTORY, value_parser = parse_positive)]
+    max_history_events: usize,
+}
+
+/// Wasm linear memory is 32-bit: 4 GiB is the most a guest can address.
+fn parse_memory(text: &str) -> Result<u64, String> {
+    units::parse_size(text, 4 << 30)
+}
+
+fn parse_positive(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{text}' is not a positive whole number")),
+    }
 }
 
 pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -63,6 +98,14 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         config.max_hot = a.max_hot;
         config.max_activities = a.max_activities;
         config.default_hub = a.task_hub_name.clone();
+        config.limits = Limits {
+            orchestrator_turn: a.orchestrator_turn_limit,
+            activity_timeout: a.activity_timeout,
+            orchestrator_memory: a.orchestrator_memory,
+            activity_memory: a.activity_memory,
+            max_tasks_per_turn: a.max_tasks_per_turn,
+        };
+        config.max_history = a.max_history_events;
         for d in &a.activity_dirs {
             let (host, guest) = d.split_once(':').unwrap_or((d, d));
             anyhow::ensure!(

@@ -2,6 +2,9 @@
 
 use std::path::PathBuf;
 
+/// Default for [`HostConfig::max_history`].
+pub const DEFAULT_MAX_HISTORY: usize = 100_000;
+
 /// How a host is set up. `serve` fills it from flags.
 #[derive(Clone, Debug)]
 pub struct HostConfig {
@@ -21,6 +24,10 @@ pub struct HostConfig {
     pub default_hub: String,
     /// What activities may reach.
     pub activities: weft_runtime::ActivityCapabilities,
+    /// What one orchestrator turn or activity call may use.
+    pub limits: weft_runtime::Limits,
+    /// Most events one execution's history may hold.
+    pub max_history: usize,
 }
 
 impl HostConfig {
@@ -34,6 +41,8 @@ impl HostConfig {
             max_turns: 512,
             default_hub: "default".to_owned(),
             activities: Default::default(),
+            limits: Default::default(),
+            max_history: DEFAULT_MAX_HISTORY,
         }
     }
 

@@ -7,6 +7,7 @@
 //! only then dispatches the turn's activities and timers and wakes waiters. It
 //! loops while messages keep arriving.
 
+use super::config::HostConfig;
 use super::control::is_control;
 use super::lru::Lru;
 use super::registry::Registry;
@@ -75,6 +76,8 @@ pub struct Shared {
     slots: Mutex<HashMap<InstanceId, Slot>>,
     hot: Mutex<Lru<InstanceId>>,
     max_hot: usize,
+    /// Most events one execution's history may hold.
+    max_history: usize,
     waiters: Mutex<HashMap<InstanceId, Vec<oneshot::Sender<()>>>>,
     /// Set when the task hub is deleted: nothing more is started or committed.
     closed: std::sync::atomic::AtomicBool,
@@ -86,9 +89,7 @@ impl Shared {
         writer: WriterHandle,
         registry: Arc<RwLock<Registry>>,
         timers: TimerHandle,
-        max_hot: usize,
-        max_activities: usize,
-        max_turns: usize,
+        config: &HostConfig,
     ) -> Shared {
         Shared {
             store,
@@ -96,11 +97,12 @@ impl Shared {
             registry,
             closed: std::sync::atomic::AtomicBool::new(false),
             timers,
-            activity_permits: Arc::new(Semaphore::new(max_activities.max(1))),
-            turn_permits: Arc::new(Semaphore::new(max_turns.max(1))),
+            activity_permits: Arc::new(Semaphore::new(config.max_activities.max(1))),
+            turn_permits: Arc::new(Semaphore::new(config.max_turns.max(1))),
             slots: Mutex::new(HashMap::new()),
             hot: Mutex::new(Lru::new()),
-            max_hot,
+            max_hot: config.max_hot,
+            max_history: config.max_history,
             waiters: Mutex::new(HashMap::new()),
         }
     }
@@ -329,12 +331,31 @@ impl Shared {
             }
         };
         match result {
+            Ok(out) if record.history_len as usize + out.new_events.len() > self.max_history => {
+                let failure = Failure::new(
+                    weft_runtime::error_types::HISTORY,
+                    format!(
+                        "instance '{instance}' would have {} history events, past the limit of {}; \
+                         use continue-as-new or sub-orchestrations for long-running work, or raise --max-history-events",
+                        record.history_len as usize + out.new_events.len(),
+                        self.max_history
+                    ),
+                );
+                tracing::warn!(%instance, "{}", failure.message);
+                self.commit_failure_status(record, failure, now).await
+            }
             Ok(out) => self.commit_turn(record, seqs, out, guest, now).await,
             Err(TurnError::Nondeterminism(d)) => {
                 // Nothing from the divergent run is recorded: the history and the
                 // inbox stay as they are, only the status says why it stopped.
                 let failure = Failure::new("weft.Nondeterminism", d.to_string());
                 tracing::error!(%instance, "{d}");
+                self.commit_failure_status(record, failure, now).await
+            }
+            Err(TurnError::Limit(failure)) => {
+                // Not recorded in history: the limit depends on configuration and
+                // timing, not on what the history holds (see weft_runtime::sandbox).
+                tracing::warn!(%instance, error_type = %failure.error_type, "{}", failure.message);
                 self.commit_failure_status(record, failure, now).await
             }
             Err(TurnError::Busy(msg)) => {

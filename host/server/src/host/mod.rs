@@ -21,7 +21,7 @@ mod task_hub;
 mod timers;
 mod weft;
 
-pub use config::HostConfig;
+pub use config::{DEFAULT_MAX_HISTORY, HostConfig};
 pub use errors::{ClientError, DeployError, validate_event_name};
 pub use registry::Registry;
 pub use replay_check::ReplayMismatch;

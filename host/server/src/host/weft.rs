@@ -48,6 +48,7 @@ impl Weft {
             Some(config.cache_dir()),
             config.instance_slots(),
             config.activities.clone(),
+            config.limits.clone(),
         )
         .map_err(|e| anyhow::anyhow!("cannot start Wasm runtime: {e:#}"))?;
         let weft = Weft {
@@ -113,15 +114,12 @@ impl Weft {
         let store = Arc::new(self.inner.root.hub(&hub)?);
         let writer = Writer::spawn(store.clone());
         let (timer_handle, timer_rx) = timers::channel();
-        let c = &self.inner.config;
         let shared = Arc::new(Shared::new(
             store,
             writer,
             self.inner.registry.clone(),
             timer_handle,
-            c.max_hot,
-            c.max_activities,
-            c.max_turns,
+            &self.inner.config,
         ));
         tokio::spawn(timers::run(Arc::downgrade(&shared), timer_rx));
         hubs.insert(name.to_owned(), shared.clone());
@@ -238,6 +236,11 @@ impl Weft {
             .expect("registry lock")
             .insert(component);
         Ok(info)
+    }
+
+    /// The limits every guest runs under.
+    pub fn limits(&self) -> &weft_runtime::Limits {
+        &self.inner.config.limits
     }
 
     /// Components loaded in this host.

@@ -11,7 +11,7 @@ use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use weft_core::Json;
 
 /// Largest request body accepted; larger ones get 413.
@@ -24,41 +24,47 @@ pub(super) const BASE: &str = "/runtime/webhooks/durabletask";
 
 /// The HTTP API router.
 pub fn router(state: ApiState) -> Router {
-    let r = Router::new()
-        .route(
-            &format!("{BASE}/orchestrators/{{name}}"),
-            post(start::start),
-        )
-        .route(
-            &format!("{BASE}/orchestrators/{{name}}/{{instance_id}}"),
+    let table: Vec<(String, MethodRouter<ApiState>)> = vec![
+        (format!("{BASE}/orchestrators/{{name}}"), post(start::start)),
+        (
+            format!("{BASE}/orchestrators/{{name}}/{{instance_id}}"),
             post(start::start_with_id),
-        )
-        .route(
-            &format!("{BASE}/instances"),
+        ),
+        (
+            format!("{BASE}/instances"),
             get(instances::list).delete(instances::purge_matching),
-        )
-        .route(
-            &format!("{BASE}/instances/{{instance_id}}"),
+        ),
+        (
+            format!("{BASE}/instances/{{instance_id}}"),
             get(instances::status).delete(instances::purge),
-        )
-        .route(
-            &format!("{BASE}/instances/{{instance_id}}/history"),
+        ),
+        (
+            format!("{BASE}/instances/{{instance_id}}/history"),
             get(instances::history),
-        )
-        .route(
-            &format!("{BASE}/instances/{{instance_id}}/management"),
+        ),
+        (
+            format!("{BASE}/instances/{{instance_id}}/management"),
             get(instances::management),
-        )
-        .route(
-            &format!("{BASE}/instances/{{instance_id}}/{{operation}}"),
+        ),
+        (
+            format!("{BASE}/instances/{{instance_id}}/{{operation}}"),
             post(operations::control),
-        )
-        .route(
-            &format!("{BASE}/instances/{{instance_id}}/raiseEvent/{{event_name}}"),
+        ),
+        (
+            format!("{BASE}/instances/{{instance_id}}/raiseEvent/{{event_name}}"),
             post(operations::raise_event),
-        )
-        .route(&format!("{BASE}/taskhubs"), get(hubs::list))
-        .route(&format!("{BASE}/taskhubs/{{name}}"), delete(hubs::delete));
+        ),
+        (format!("{BASE}/taskhubs"), get(hubs::list)),
+        (format!("{BASE}/taskhubs/{{name}}"), delete(hubs::delete)),
+    ];
+    // The Durable Functions host ignores a trailing slash (its own clients send
+    // `instances/?...` to list and purge), so every route takes one.
+    let mut r = Router::new();
+    for (path, methods) in table {
+        r = r
+            .route(&format!("{path}/"), methods.clone())
+            .route(&path, methods);
+    }
     r.layer(axum::middleware::from_fn_with_state(
         state.clone(),
         auth::require_key,

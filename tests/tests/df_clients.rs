@@ -24,7 +24,8 @@ fn routes_accept_a_trailing_slash_like_the_durable_functions_host() {
     // Unknown routes stay unknown, slash or not.
     api.get("nothing-here/").expect(404);
 
-    let purged = api.delete("instances/?createdTimeFrom=2000-01-01T00:00:00Z&runtimeStatus=Completed");
+    let purged =
+        api.delete("instances/?createdTimeFrom=2000-01-01T00:00:00Z&runtimeStatus=Completed");
     purged.expect(200);
     assert_eq!(purged.json()["instancesDeleted"], 1);
     api.status("slash").expect(404);

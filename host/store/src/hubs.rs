@@ -24,6 +24,9 @@ impl Store {
         let txn = self.db().begin_read().during(DURING)?;
         let mut hubs = BTreeSet::new();
         for table in txn.list_tables().during(DURING)? {
+            if table.name().starts_with(crate::registry::FILE_TABLES) {
+                continue; // the file's own tables (the component registry)
+            }
             match hub_of(table.name()) {
                 Some(hub) => {
                     hubs.insert(hub);

@@ -18,6 +18,8 @@
 //! - `tables.rs`, `layout.rs`: table names, key types, the layout version and
 //!   its migration.
 //! - `hub.rs`: task-hub names; `hubs.rs`: listing and deleting hubs.
+//! - `registry.rs`: the file's component registry (bytes, what each exports,
+//!   the current digest per name), which no task hub owns.
 //! - `codec.rs`, `wire.rs`: the versioned on-disk value format
 //!   (`docs/history-format.md`).
 //! - `writer.rs`: the group-commit thread.
@@ -36,6 +38,7 @@ mod ops;
 mod purge;
 mod query;
 mod records;
+mod registry;
 mod store;
 mod tables;
 mod wire;
@@ -46,5 +49,6 @@ pub use error::{ErrorKind, OpError, StoreError};
 pub use hub::{Hub, InvalidHubName};
 pub use ops::{Op, OpOutcome, TurnWrite};
 pub use records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};
+pub use registry::{ComponentRecord, CurrentName, NameKind};
 pub use store::{Inbox, Store, StoreStats};
 pub use writer::{Writer, WriterHandle};

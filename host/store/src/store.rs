@@ -277,18 +277,6 @@ impl Store {
             .collect()
     }
 
-    /// The component stored under `digest`, if any.
-    pub fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.read()?;
-        let Some(table) = read_table(&txn, self.names.components())? else {
-            return Ok(None);
-        };
-        Ok(table
-            .get(digest)
-            .during("reading a component")?
-            .map(|g| g.value().to_vec()))
-    }
-
     /// How many instance rows the hub holds. Cheap: redb keeps every table's
     /// length, so this reads no rows.
     pub fn instance_count(&self) -> Result<u64, StoreError> {

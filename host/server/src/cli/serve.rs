@@ -55,6 +55,9 @@ pub struct ServeArgs {
     /// Tasks (activities, timers, event waits) one orchestrator turn may schedule.
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     max_tasks_per_turn: u32,
+    /// Largest component `POST …/components` accepts (e.g. 64MiB).
+    #[arg(long, default_value = "64MiB", value_parser = parse_component_size)]
+    max_component_size: u64,
     /// Events one execution's history may hold.
     #[arg(long, default_value_t = crate::host::DEFAULT_MAX_HISTORY, value_parser = parse_positive)]
     max_history_events: usize,
@@ -63,6 +66,10 @@ pub struct ServeArgs {
 /// Wasm linear memory is 32-bit: 4 GiB is the most a guest can address.
 fn parse_memory(text: &str) -> Result<u64, String> {
     units::parse_size(text, 4 << 30)
+}
+
+fn parse_component_size(text: &str) -> Result<u64, String> {
+    units::parse_size(text, 1 << 30)
 }
 
 fn parse_positive(text: &str) -> Result<usize, String> {
@@ -119,7 +126,11 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;
         tracing::info!(addr = %listener.local_addr()?, store = %a.store.display(), "weft is serving");
-        axum::serve(listener, router(ApiState { weft, api_key }))
+        axum::serve(listener, router(ApiState {
+            weft,
+            api_key,
+            max_component: a.max_component_size as usize,
+        }))
             .with_graceful_shutdown(shutdown())
             .await?;
         tracing::info!("weft stopped");

@@ -55,11 +55,19 @@ pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
 }
 
 async fn run(shared: &Shared, work: &ActivityWork) -> Result<weft_core::Json, Failure> {
-    let component = {
-        let reg = shared.registry.read().expect("registry lock");
-        reg.get(&work.component)
-            .or_else(|| reg.activity(&work.name, &work.component))
-    };
+    // The instance's own component when it exports the activity (loaded on
+    // demand after a restart), else the current one for the name.
+    let pinned = shared
+        .load_component(&work.component)
+        .await
+        .filter(|c| c.info.activities.iter().any(|a| a == &work.name));
+    let component = pinned.or_else(|| {
+        shared
+            .registry
+            .read()
+            .expect("registry lock")
+            .activity(&work.name, &work.component)
+    });
     let Some(component) = component.filter(|c| c.info.activities.iter().any(|a| a == &work.name))
     else {
         let (_, known) = shared.registry_snapshot();

@@ -19,7 +19,7 @@ use weft_core::{
     EventKind, Failure, HistoryEvent, InstanceId, Json, Message, RuntimeStatus, Timestamp,
 };
 use weft_engine::{TurnOutcome, TurnOutput};
-use weft_runtime::{Guest, LoadedComponent, TurnError, TurnResult};
+use weft_runtime::{Guest, LoadedComponent, Runtime, TurnError, TurnResult};
 use weft_store::{InstanceRecord, Store, WriterHandle};
 
 /// Per-instance dispatcher state.
@@ -68,6 +68,8 @@ pub struct Shared {
     pub store: Arc<Store>,
     pub writer: WriterHandle,
     pub registry: Arc<RwLock<Registry>>,
+    /// Loads old component versions that pinned instances need.
+    runtime: Arc<Runtime>,
     pub timers: TimerHandle,
     pub activity_permits: Arc<Semaphore>,
     /// Bounds turns in progress, so live Wasm instances never exceed the pool
@@ -89,12 +91,14 @@ impl Shared {
         writer: WriterHandle,
         registry: Arc<RwLock<Registry>>,
         timers: TimerHandle,
+        runtime: Arc<Runtime>,
         config: &HostConfig,
     ) -> Shared {
         Shared {
             store,
             writer,
             registry,
+            runtime,
             closed: std::sync::atomic::AtomicBool::new(false),
             timers,
             activity_permits: Arc::new(Semaphore::new(config.max_activities.max(1))),
@@ -267,8 +271,9 @@ impl Shared {
         }
     }
 
-    fn load_component(&self, digest: &str) -> Option<Arc<LoadedComponent>> {
-        self.registry.read().expect("registry lock").get(digest)
+    /// The component an instance is pinned to, loaded on demand.
+    pub(super) async fn load_component(&self, digest: &str) -> Option<Arc<LoadedComponent>> {
+        super::registry::ensure_loaded(&self.registry, &self.runtime, &self.store, digest).await
     }
 
     /// Runs and commits one turn. Returns the guest to keep hot (if it is still
@@ -392,7 +397,7 @@ impl Shared {
             },
             None => events,
         };
-        let component = self.load_component(&record.component).ok_or_else(|| {
+        let component = self.load_component(&record.component).await.ok_or_else(|| {
             format!(
                 "component {} that instance '{}' started on is not loaded; deploy it again to let the instance continue",
                 record.component, instance

@@ -44,6 +44,22 @@ pub enum ClientError {
     },
     #[error("no task hub named '{0}'")]
     TaskHubNotFound(String),
+    #[error("no component with digest '{0}' is stored; `GET …/components` lists them")]
+    ComponentNotFound(String),
+    #[error(
+        "component {digest} is still needed by {count} unfinished instance(s): {}{}; wait for them to finish, or terminate them first",
+        instances.join(", "),
+        if *count > instances.len() { ", …" } else { "" }
+    )]
+    ComponentPinned {
+        digest: String,
+        count: usize,
+        /// The first few, as `hub/instance`.
+        instances: Vec<String>,
+    },
+    /// The deploy itself was refused (not a component, not Weft's interfaces).
+    #[error("{0}")]
+    Deploy(#[from] DeployError),
     #[error("storage error: {0}")]
     Store(#[from] StoreError),
     #[error("internal error: {0}")]

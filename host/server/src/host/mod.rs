@@ -10,6 +10,7 @@
 
 mod activities;
 mod commit;
+mod components;
 mod config;
 mod control;
 mod dispatcher;
@@ -21,6 +22,7 @@ mod task_hub;
 mod timers;
 mod weft;
 
+pub use components::{ComponentView, CurrentFor, Deployed};
 pub use config::{DEFAULT_MAX_HISTORY, HostConfig};
 pub use errors::{ClientError, DeployError, validate_event_name};
 pub use registry::Registry;

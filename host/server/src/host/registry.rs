@@ -1,8 +1,9 @@
 //! Deployed components and the names they export.
 
 use std::collections::HashMap;
-use std::sync::Arc;
-use weft_runtime::LoadedComponent;
+use std::sync::{Arc, RwLock};
+use weft_runtime::{LoadedComponent, Runtime};
+use weft_store::Store;
 
 /// Components by digest, and the current component for each orchestrator and
 /// activity name. Instances keep the digest they started on, so old
@@ -67,10 +68,96 @@ impl Registry {
 }
 
 impl Registry {
+    /// Makes `digest` (loaded) current for `kind` name `name`.
+    pub fn set_current(&mut self, kind: weft_store::NameKind, name: &str, digest: &str) {
+        let names = match kind {
+            weft_store::NameKind::Orchestrator => &mut self.orchestrators,
+            weft_store::NameKind::Activity => &mut self.activities,
+        };
+        names.insert(name.to_owned(), digest.to_owned());
+    }
+
+    /// Replaces which digest is current for every name (after a removal).
+    pub fn reset_current(&mut self, current: &[weft_store::CurrentName]) {
+        self.orchestrators.clear();
+        self.activities.clear();
+        for (kind, name, digest) in current {
+            self.set_current(*kind, name, digest);
+        }
+    }
+
+    /// Forgets a removed component.
+    pub fn remove(&mut self, digest: &str) {
+        self.by_digest.remove(digest);
+    }
+
+    /// True when `digest` is current for some name.
+    pub fn is_current(&self, digest: &str) -> bool {
+        self.orchestrators
+            .values()
+            .chain(self.activities.values())
+            .any(|d| d == digest)
+    }
+
+    /// The names `digest` is current for: (orchestrators, activities).
+    pub fn current_names(&self, digest: &str) -> (Vec<String>, Vec<String>) {
+        let pick = |m: &HashMap<String, String>| {
+            let mut v: Vec<String> = m
+                .iter()
+                .filter(|(_, d)| *d == digest)
+                .map(|(n, _)| n.clone())
+                .collect();
+            v.sort();
+            v
+        };
+        (pick(&self.orchestrators), pick(&self.activities))
+    }
+
     /// Adds a component by digest only (an old version instances still need).
     pub fn insert_old(&mut self, component: Arc<LoadedComponent>) {
         self.by_digest
             .entry(component.info.digest.clone())
             .or_insert(component);
+    }
+}
+
+/// The component stored under `digest`, loaded (compiled, or read from the
+/// compiled cache) into `registry` first if it is not yet: old versions that
+/// pinned instances need are loaded on demand. `None`, logged, when it is not
+/// stored or no longer loads.
+pub async fn ensure_loaded(
+    registry: &RwLock<Registry>,
+    runtime: &Runtime,
+    store: &Store,
+    digest: &str,
+) -> Option<Arc<LoadedComponent>> {
+    if let Some(c) = registry.read().expect("registry lock").get(digest) {
+        return Some(c);
+    }
+    match store.component(digest) {
+        Ok(Some(bytes)) => match runtime.load(&bytes).await {
+            Ok(c) => {
+                registry
+                    .write()
+                    .expect("registry lock")
+                    .insert_old(c.clone());
+                Some(c)
+            }
+            Err(e) => {
+                tracing::error!(digest, "stored component does not load: {e}");
+                None
+            }
+        },
+        Ok(None) => {
+            tracing::error!(
+                digest,
+                "an instance needs component {digest}, which is not stored; deploy it"
+            );
+            None
+        }
+        Err(e) => {
+            tracing::error!(digest, "cannot read stored component: {e}");
+            None
+        }
     }
 }

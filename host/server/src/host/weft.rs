@@ -3,7 +3,7 @@
 
 use super::config::HostConfig;
 use super::dispatcher::Shared;
-use super::errors::{ClientError, DeployError};
+use super::errors::ClientError;
 use super::registry::Registry;
 use super::task_hub::TaskHub;
 use super::timers;
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use weft_runtime::{ComponentInfo, Runtime};
-use weft_store::{Hub, Op, Store, Writer};
+use weft_store::{Hub, Store, Writer};
 
 /// Most task hubs one host serves at once (each has a writer thread and a timer task).
 pub const MAX_HUBS: usize = 64;
@@ -24,7 +24,7 @@ pub struct Weft {
 
 struct Inner {
     config: HostConfig,
-    /// The store handle of the default hub; components are stored here.
+    /// The store handle of the default hub (the component registry is the file's).
     root: Arc<Store>,
     runtime: Arc<Runtime>,
     registry: Arc<RwLock<Registry>>,
@@ -60,6 +60,7 @@ impl Weft {
                 hubs: Mutex::default(),
             }),
         };
+        weft.load_registry().await?;
         if let Some(dir) = &config.components {
             weft.deploy_dir(dir).await;
         }
@@ -119,6 +120,7 @@ impl Weft {
             writer,
             self.inner.registry.clone(),
             timer_handle,
+            self.inner.runtime.clone(),
             &self.inner.config,
         ));
         tokio::spawn(timers::run(Arc::downgrade(&shared), timer_rx));
@@ -198,14 +200,15 @@ impl Weft {
                 }
             };
             match self.deploy(bytes).await {
-                Ok(info) => {
+                Ok(super::Deployed { info, created }) => {
                     tracing::info!(
                         file = %file.display(),
                         digest = %info.digest,
                         orchestrators = ?info.orchestrators,
                         activities = ?info.activities,
                         capabilities = ?info.capabilities,
-                        "component loaded"
+                        "{}",
+                        if created { "component deployed" } else { "component loaded (already deployed)" }
                     );
                     loaded.push(info);
                 }
@@ -215,77 +218,32 @@ impl Weft {
         loaded
     }
 
-    /// Compiles a component, stores its bytes by digest, and makes it current
-    /// for the names it exports.
-    pub async fn deploy(&self, bytes: Vec<u8>) -> Result<ComponentInfo, DeployError> {
-        let component = self.inner.runtime.load(&bytes).await?;
-        let info = component.info.clone();
-        let root = self.inner.root.clone();
-        let digest = info.digest.clone();
-        // A fresh handle: the default hub may have been deleted and made again
-        // since `root` was opened, and an old handle may not write to it.
-        tokio::task::spawn_blocking(move || {
-            root.hub(root.task_hub())?
-                .commit(vec![Op::PutComponent { digest, bytes }])
-        })
-        .await
-        .map_err(|e| DeployError::Store(e.to_string()))??;
-        self.inner
-            .registry
-            .write()
-            .expect("registry lock")
-            .insert(component);
-        Ok(info)
-    }
-
     /// The limits every guest runs under.
     pub fn limits(&self) -> &weft_runtime::Limits {
         &self.inner.config.limits
     }
 
-    /// Components loaded in this host.
-    pub fn components(&self) -> Vec<ComponentInfo> {
-        let mut v: Vec<_> = self
-            .inner
-            .registry
-            .read()
-            .expect("registry lock")
-            .components()
-            .iter()
-            .map(|c| c.info.clone())
-            .collect();
-        v.sort_by(|a, b| a.digest.cmp(&b.digest));
-        v
+    pub(super) fn root(&self) -> &Arc<Store> {
+        &self.inner.root
+    }
+
+    pub(super) fn runtime(&self) -> &Arc<Runtime> {
+        &self.inner.runtime
+    }
+
+    pub(super) fn registry(&self) -> &Arc<RwLock<Registry>> {
+        &self.inner.registry
     }
 
     /// Loads a stored component by digest if it is not loaded (without making it current).
     pub(super) async fn ensure_component(&self, digest: &str) {
-        if self
-            .inner
-            .registry
-            .read()
-            .expect("registry lock")
-            .get(digest)
-            .is_some()
-        {
-            return;
-        }
-        match self.inner.root.component(digest) {
-            Ok(Some(bytes)) => match self.inner.runtime.load(&bytes).await {
-                Ok(c) => self
-                    .inner
-                    .registry
-                    .write()
-                    .expect("registry lock")
-                    .insert_old(c),
-                Err(e) => tracing::error!(digest, "stored component does not load: {e}"),
-            },
-            Ok(None) => tracing::error!(
-                digest,
-                "an instance needs component {digest}, which is not stored; deploy it"
-            ),
-            Err(e) => tracing::error!(digest, "cannot read stored component: {e}"),
-        }
+        let _ = super::registry::ensure_loaded(
+            &self.inner.registry,
+            &self.inner.runtime,
+            &self.inner.root,
+            digest,
+        )
+        .await;
     }
 }
 

@@ -29,7 +29,12 @@ impl From<ClientError> for ApiError {
             | ClientError::InvalidTaskHub(_)
             | ClientError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
             ClientError::Conflict { .. } | ClientError::WrongStatus { .. } => StatusCode::CONFLICT,
-            ClientError::NotFound(_) | ClientError::TaskHubNotFound(_) => StatusCode::NOT_FOUND,
+            ClientError::NotFound(_)
+            | ClientError::TaskHubNotFound(_)
+            | ClientError::ComponentNotFound(_) => StatusCode::NOT_FOUND,
+            ClientError::ComponentPinned { .. } => StatusCode::CONFLICT,
+            ClientError::Deploy(crate::host::DeployError::Load(_)) => StatusCode::BAD_REQUEST,
+            ClientError::Deploy(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ClientError::Gone { .. } => StatusCode::GONE,
             ClientError::Store(_) | ClientError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };

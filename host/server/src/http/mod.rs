@@ -9,9 +9,10 @@
 //!
 //! Files: `routes` (the table), `auth` (API key), `params` (query parsing),
 //! `start`, `instances` (status, list, purge, history), `operations` (events and
-//! control requests), `hubs`, `payload` and `history` (bodies), `error`.
+//! control requests), `components` (deploy, list, remove), `hubs`, `payload` and `history` (bodies), `error`.
 
 mod auth;
+mod components;
 mod error;
 mod history;
 mod hubs;
@@ -22,6 +23,7 @@ mod payload;
 mod routes;
 mod start;
 
+pub use components::DEFAULT_MAX_COMPONENT;
 pub use payload::encode;
 pub use routes::{MAX_BODY, router};
 
@@ -33,4 +35,6 @@ pub struct ApiState {
     pub weft: Weft,
     /// When set, every request must carry it (`code=` or `Authorization: Bearer`).
     pub api_key: Option<String>,
+    /// Largest component accepted by `POST …/components`, bytes.
+    pub max_component: usize,
 }

@@ -110,6 +110,8 @@ pub struct StatusBody {
     pub output: Value,
     pub created_time: String,
     pub last_updated_time: String,
+    /// The component the instance runs on until it finishes; Weft's addition.
+    pub component_digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_events: Option<Vec<Value>>,
 }
@@ -138,6 +140,7 @@ pub fn status_with_history(
         output: json(&s.output),
         created_time: s.created.to_rfc3339_seconds(),
         last_updated_time: s.updated.to_rfc3339_seconds(),
+        component_digest: s.component.clone(),
         history_events: history,
     }
 }

@@ -4,7 +4,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::params::Params;
 use super::payload::Links;
-use super::{auth, hubs, instances, operations, start};
+use super::{auth, components, hubs, instances, operations, start};
 use crate::host::TaskHub;
 use axum::Router;
 use axum::body::Bytes;
@@ -53,6 +53,16 @@ pub fn router(state: ApiState) -> Router {
         (
             format!("{BASE}/instances/{{instance_id}}/raiseEvent/{{event_name}}"),
             post(operations::raise_event),
+        ),
+        (
+            format!("{BASE}/components"),
+            get(components::list)
+                .post(components::deploy)
+                .layer(DefaultBodyLimit::max(state.max_component)),
+        ),
+        (
+            format!("{BASE}/components/{{digest}}"),
+            get(components::get).delete(components::remove),
         ),
         (format!("{BASE}/taskhubs"), get(hubs::list)),
         (format!("{BASE}/taskhubs/{{name}}"), delete(hubs::delete)),

@@ -1,0 +1,226 @@
+//! Deploying, listing and removing components: the rules, once,
+//! for every front end (HTTP, CLI, the watched directory).
+//!
+//! - A deploy compiles and describes the component first; bytes that are not
+//!   a Weft component are refused and change nothing. New bytes are stored in
+//!   the file's registry and become current for every name they export; the
+//!   same bytes again change nothing.
+//! - Instances keep the digest they started on; a removal is refused while
+//!   any unfinished instance (Pending, Running, Suspended) of any task hub is
+//!   pinned to the digest.
+//! - At start the registry is read back: current components are loaded (from
+//!   the compiled cache), others on demand when an instance needs them.
+
+use super::errors::{ClientError, DeployError};
+use super::weft::Weft;
+use serde::Serialize;
+use std::collections::HashMap;
+use weft_core::{RuntimeStatus, Timestamp};
+use weft_runtime::ComponentInfo;
+use weft_store::{ComponentRecord, InstanceFilter};
+
+/// Unfinished instances named in a refusal, at most.
+const NAMED_PINNED: usize = 10;
+
+/// What a deploy did.
+#[derive(Clone, Debug)]
+pub struct Deployed {
+    pub info: ComponentInfo,
+    /// False when the same bytes were already deployed (nothing changed).
+    pub created: bool,
+}
+
+/// A stored component as the API shows it.
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ComponentView {
+    pub digest: String,
+    pub orchestrators: Vec<String>,
+    pub activities: Vec<String>,
+    pub capabilities: Vec<String>,
+    pub size: u64,
+    pub deployed_time: String,
+    /// The names this component is the current version of.
+    pub current_for: CurrentFor,
+    /// Unfinished instances pinned to it.
+    pub pinned_instances: usize,
+}
+
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct CurrentFor {
+    pub orchestrators: Vec<String>,
+    pub activities: Vec<String>,
+}
+
+impl Weft {
+    /// Compiles a component, stores it by digest, and makes it current for the
+    /// names it exports; the same bytes again change nothing.
+    pub async fn deploy(&self, bytes: Vec<u8>) -> Result<Deployed, DeployError> {
+        let component = self.runtime().load(&bytes).await?;
+        let info = component.info.clone();
+        let record = ComponentRecord {
+            digest: info.digest.clone(),
+            orchestrators: info.orchestrators.clone(),
+            activities: info.activities.clone(),
+            capabilities: info.capabilities.clone(),
+            size: bytes.len() as u64,
+            deployed: Timestamp::now(),
+        };
+        let root = self.root().clone();
+        let created = tokio::task::spawn_blocking(move || root.put_component(&record, &bytes))
+            .await
+            .map_err(|e| DeployError::Store(e.to_string()))??;
+        let mut registry = self.registry().write().expect("registry lock");
+        if created {
+            registry.insert(component);
+        } else {
+            registry.insert_old(component);
+        }
+        Ok(Deployed { info, created })
+    }
+
+    /// Every stored component, oldest deploy first.
+    pub async fn component_list(&self) -> Result<Vec<ComponentView>, ClientError> {
+        let root = self.root().clone();
+        let records = blocking(move || root.registered_components()).await?;
+        let pinned = self.pinned().await?;
+        let registry = self.registry().read().expect("registry lock");
+        Ok(records
+            .into_iter()
+            .map(|r| {
+                let (orchestrators, activities) = registry.current_names(&r.digest);
+                ComponentView {
+                    pinned_instances: pinned.get(&r.digest).map_or(0, Vec::len),
+                    current_for: CurrentFor {
+                        orchestrators,
+                        activities,
+                    },
+                    deployed_time: r.deployed.to_rfc3339(),
+                    digest: r.digest,
+                    orchestrators: r.orchestrators,
+                    activities: r.activities,
+                    capabilities: r.capabilities,
+                    size: r.size,
+                }
+            })
+            .collect())
+    }
+
+    /// One stored component.
+    pub async fn component(&self, digest: &str) -> Result<ComponentView, ClientError> {
+        self.component_list()
+            .await?
+            .into_iter()
+            .find(|c| c.digest == digest)
+            .ok_or_else(|| ClientError::ComponentNotFound(digest.to_owned()))
+    }
+
+    /// Removes a component no unfinished instance is pinned to.
+    pub async fn remove_component(&self, digest: &str) -> Result<(), ClientError> {
+        if let Some(ids) = self.pinned().await?.remove(digest) {
+            return Err(ClientError::ComponentPinned {
+                digest: digest.to_owned(),
+                count: ids.len(),
+                instances: ids.into_iter().take(NAMED_PINNED).collect(),
+            });
+        }
+        let root = self.root().clone();
+        let d = digest.to_owned();
+        let (removed, current) = blocking(move || {
+            let removed = root.remove_component(&d)?;
+            Ok((removed, root.current_components()?))
+        })
+        .await?;
+        if !removed {
+            return Err(ClientError::ComponentNotFound(digest.to_owned()));
+        }
+        let mut registry = self.registry().write().expect("registry lock");
+        registry.remove(digest);
+        registry.reset_current(&current);
+        Ok(())
+    }
+
+    /// Unfinished instances of every task hub by the digest they are pinned
+    /// to, as `hub/instance`.
+    async fn pinned(&self) -> Result<HashMap<String, Vec<String>>, ClientError> {
+        let root = self.root().clone();
+        blocking(move || {
+            let filter = InstanceFilter {
+                statuses: vec![
+                    RuntimeStatus::Pending,
+                    RuntimeStatus::Running,
+                    RuntimeStatus::Suspended,
+                ],
+                ..Default::default()
+            };
+            let mut out: HashMap<String, Vec<String>> = HashMap::new();
+            for hub in root.hubs()? {
+                let store = root.hub(&hub)?;
+                let mut token = None;
+                loop {
+                    let (page, next) = store.list_instances(&filter, 1000, token.as_deref())?;
+                    for r in page {
+                        out.entry(r.component)
+                            .or_default()
+                            .push(format!("{hub}/{}", r.instance_id));
+                    }
+                    match next {
+                        Some(t) => token = Some(t),
+                        None => break,
+                    }
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Reads the registry back at start: registers components that a store of
+    /// the old layout kept per task hub, then loads the current component of
+    /// every name. A component that no longer loads is logged and skipped.
+    pub(super) async fn load_registry(&self) -> anyhow::Result<()> {
+        let root = self.root().clone();
+        let legacy = blocking(move || root.legacy_components()).await?;
+        let migrated = !legacy.is_empty();
+        for (digest, bytes) in legacy {
+            match self.deploy(bytes).await {
+                Ok(d) => {
+                    tracing::info!(digest = %d.info.digest, "component registered from the old store layout")
+                }
+                Err(e) => tracing::error!(
+                    digest,
+                    "stored component does not load, not registered: {e}"
+                ),
+            }
+        }
+        let root = self.root().clone();
+        let current = blocking(move || {
+            if migrated {
+                root.drop_legacy_components()?;
+            }
+            root.current_components()
+        })
+        .await?;
+        let mut digests: Vec<&str> = current.iter().map(|(_, _, d)| d.as_str()).collect();
+        digests.sort();
+        digests.dedup();
+        for digest in digests {
+            self.ensure_component(digest).await;
+        }
+        self.registry()
+            .write()
+            .expect("registry lock")
+            .reset_current(&current);
+        Ok(())
+    }
+}
+
+/// Runs a store read or write off the async workers.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, weft_store::StoreError> + Send + 'static,
+) -> Result<T, ClientError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ClientError::Internal(e.to_string()))?
+        .map_err(ClientError::from)
+}

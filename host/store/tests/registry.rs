@@ -1,0 +1,150 @@
+//! The file's component registry: stored once per digest,
+//! current per name, removal re-points names, no task hub owns it, and a store
+//! of the old layout (bytes per hub) is readable and migrates.
+
+mod common;
+
+use common::*;
+use weft_core::Timestamp;
+use weft_store::{ComponentRecord, Hub, NameKind, Op, Store};
+
+fn record(digest: &str, orchestrators: &[&str], deployed: u64) -> ComponentRecord {
+    ComponentRecord {
+        digest: digest.to_owned(),
+        orchestrators: orchestrators.iter().map(|s| s.to_string()).collect(),
+        activities: vec!["Act".to_owned()],
+        capabilities: vec!["stdio".to_owned()],
+        size: 4,
+        deployed: Timestamp(deployed),
+    }
+}
+
+fn current(store: &Store, kind: NameKind, name: &str) -> Option<String> {
+    store
+        .current_components()
+        .unwrap()
+        .into_iter()
+        .find(|(k, n, _)| *k == kind && n == name)
+        .map(|(_, _, d)| d)
+}
+
+#[test]
+fn deploys_are_stored_once_and_the_last_new_one_is_current() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db_path(&dir)).unwrap();
+    assert!(
+        store
+            .put_component(&record("sha256:a", &["A", "B"], 1), b"aaaa")
+            .unwrap()
+    );
+    assert!(
+        store
+            .put_component(&record("sha256:b", &["B"], 2), b"bbbb")
+            .unwrap()
+    );
+    // The same digest again changes nothing, not even the current names.
+    assert!(
+        !store
+            .put_component(&record("sha256:a", &["A", "B"], 3), b"aaaa")
+            .unwrap()
+    );
+    assert_eq!(
+        current(&store, NameKind::Orchestrator, "A").as_deref(),
+        Some("sha256:a")
+    );
+    assert_eq!(
+        current(&store, NameKind::Orchestrator, "B").as_deref(),
+        Some("sha256:b")
+    );
+    assert_eq!(
+        current(&store, NameKind::Activity, "Act").as_deref(),
+        Some("sha256:b")
+    );
+    let listed = store.registered_components().unwrap();
+    assert_eq!(
+        listed,
+        vec![
+            record("sha256:a", &["A", "B"], 1),
+            record("sha256:b", &["B"], 2)
+        ]
+    );
+    assert_eq!(
+        store.component("sha256:a").unwrap().as_deref(),
+        Some(&b"aaaa"[..])
+    );
+    assert_eq!(store.component("sha256:none").unwrap(), None);
+
+    // Removing the current version of a name makes the previous one current;
+    // a name nobody else serves is no longer served.
+    assert!(store.remove_component("sha256:b").unwrap());
+    assert!(!store.remove_component("sha256:b").unwrap());
+    assert_eq!(
+        current(&store, NameKind::Orchestrator, "B").as_deref(),
+        Some("sha256:a")
+    );
+    assert!(store.remove_component("sha256:a").unwrap());
+    assert!(store.current_components().unwrap().is_empty());
+    assert!(store.registered_components().unwrap().is_empty());
+    assert_eq!(store.component("sha256:a").unwrap(), None);
+}
+
+#[test]
+fn no_task_hub_owns_the_registry() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db_path(&dir)).unwrap();
+    let other = store.hub(&Hub::new("other").unwrap()).unwrap();
+    other
+        .put_component(&record("sha256:a", &["A"], 1), b"aaaa")
+        .unwrap();
+    let hubs: Vec<String> = store
+        .hubs()
+        .unwrap()
+        .iter()
+        .map(|h| h.to_string())
+        .collect();
+    assert_eq!(hubs, ["default", "other"], "the registry is not a hub");
+    assert!(store.delete_hub(&Hub::default_hub()).unwrap());
+    assert!(store.delete_hub(&Hub::new("other").unwrap()).unwrap());
+    assert_eq!(store.registered_components().unwrap().len(), 1);
+    assert_eq!(
+        store.component("sha256:a").unwrap().as_deref(),
+        Some(&b"aaaa"[..])
+    );
+    // Readable through a fresh open too.
+    drop((store, other));
+    let store = Store::open(&db_path(&dir)).unwrap();
+    assert_eq!(
+        current(&store, NameKind::Orchestrator, "A").as_deref(),
+        Some("sha256:a")
+    );
+}
+
+#[test]
+fn components_of_the_old_layout_are_read_then_dropped() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&db_path(&dir)).unwrap();
+    // The old layout: bytes in the hub's own `components` table.
+    store
+        .commit(vec![Op::PutComponent {
+            digest: "sha256:old".into(),
+            bytes: b"old!".to_vec(),
+        }])
+        .unwrap();
+    assert_eq!(
+        store.component("sha256:old").unwrap().as_deref(),
+        Some(&b"old!"[..])
+    );
+    assert_eq!(
+        store.legacy_components().unwrap(),
+        vec![("sha256:old".to_owned(), b"old!".to_vec())]
+    );
+    store
+        .put_component(&record("sha256:old", &["A"], 1), b"old!")
+        .unwrap();
+    store.drop_legacy_components().unwrap();
+    assert!(store.legacy_components().unwrap().is_empty());
+    assert_eq!(
+        store.component("sha256:old").unwrap().as_deref(),
+        Some(&b"old!"[..])
+    );
+}

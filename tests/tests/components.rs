@@ -70,7 +70,8 @@ fn deploy_pin_and_remove_components_in_a_running_host() {
             .header("content-type", "application/wasm")
             .body(wasm("versioned-v1.wasm")),
     );
-    r.expect(501);
+    r.expect(200);
+    assert_eq!(r.json()["deployed"], false, "a check deploys nothing");
     deploy(&api, Vec::new()).expect(400);
     assert!(digests(&api).is_empty(), "a refused deploy stores nothing");
 
@@ -81,9 +82,12 @@ fn deploy_pin_and_remove_components_in_a_running_host() {
     assert!(v1.starts_with("sha256:"));
     assert_eq!(
         first.json()["orchestrators"],
-        serde_json::json!(["Versioned"])
+        serde_json::json!(["Versioned", "Steps"])
     );
-    assert_eq!(first.json()["activities"], serde_json::json!(["Which"]));
+    assert_eq!(
+        first.json()["activities"],
+        serde_json::json!(["Which", "A"])
+    );
     let again = deploy(&api, wasm("versioned-v1.wasm"));
     again.expect(200);
     assert_eq!(again.json(), first.json());
@@ -112,7 +116,7 @@ fn deploy_pin_and_remove_components_in_a_running_host() {
     );
     assert_eq!(
         of(&v2)["currentFor"]["orchestrators"],
-        serde_json::json!(["Versioned"])
+        serde_json::json!(["Steps", "Versioned"])
     );
     let one = api.get(&format!("components/{v2}"));
     one.expect(200);
@@ -184,5 +188,152 @@ fn the_component_body_limit_is_its_own() {
     );
     // ...and past its own limit the answer is 413, with nothing stored.
     deploy(&api, vec![0u8; 3 << 20]).expect(413);
-    assert_eq!(digests(&api).len(), 1);
+    // (A new client: the server does not read the refused body, so that
+    // connection cannot carry another request.)
+    assert_eq!(digests(&server.api()).len(), 1);
+}
+
+#[test]
+fn the_cli_deploys_lists_shows_removes_and_starts_on_a_named_version() {
+    use weft_tests::cli;
+    let dir = tempfile::tempdir().unwrap();
+    let empty = dir.path().join("no-components");
+    std::fs::create_dir_all(&empty).unwrap();
+    let server = Server::start(dir.path(), &empty);
+    let api = server.api();
+    let ep = server.endpoint();
+    let v1_file = paths::test_components().join("versioned-v1.wasm");
+    let v2_file = paths::test_components().join("versioned-v2.wasm");
+    let (v1_path, v2_path) = (v1_file.to_str().unwrap(), v2_file.to_str().unwrap());
+
+    let out = cli::json_ok(&cli::run(&ep, &["deploy", v1_path, v2_path]));
+    assert_eq!(out[0]["created"], true);
+    assert_eq!(out[1]["created"], true);
+    let v1 = out[0]["digest"].as_str().unwrap().to_owned();
+    let v2 = out[1]["digest"].as_str().unwrap().to_owned();
+    let again = cli::json_ok(&cli::run(&ep, &["deploy", v1_path]));
+    assert_eq!(again[0]["created"], false);
+    assert_eq!(again[0]["digest"], v1.as_str());
+
+    // A file that is not a component: a readable refusal, nothing stored.
+    let bad = dir.path().join("bad.wasm");
+    std::fs::write(&bad, b"\0asm but not really").unwrap();
+    cli::fails(
+        &cli::run(&ep, &["deploy", bad.to_str().unwrap()]),
+        &["bad.wasm", "400", "not a valid Wasm component"],
+    );
+    cli::fails(
+        &cli::run(&ep, &["deploy", "/no/such/file.wasm"]),
+        &["cannot read"],
+    );
+    let listed = cli::json_ok(&cli::run(&ep, &["components"]));
+    assert_eq!(listed["components"].as_array().unwrap().len(), 2);
+    let shown = cli::json_ok(&cli::run(&ep, &["components", "show", &v2]));
+    assert_eq!(
+        shown["currentFor"]["orchestrators"],
+        serde_json::json!(["Steps", "Versioned"])
+    );
+
+    // A start may name the version (a canary, or the old one).
+    let started = cli::json_ok(&cli::run(
+        &ep,
+        &[
+            "start-new",
+            "--function-name",
+            "Versioned",
+            "--id",
+            "on-v1",
+            "--component-digest",
+            &v1,
+        ],
+    ));
+    assert_eq!(started["id"], "on-v1");
+    assert_eq!(
+        api.wait_status("on-v1", "Running")["componentDigest"],
+        v1.as_str()
+    );
+    api.raise("on-v1", "Go", "null").expect(202);
+    assert_eq!(api.wait_output("on-v1", Duration::from_secs(30)), "v1");
+    // A digest that is not stored, or does not serve the name: 4xx, nothing created.
+    let r = api.run(api.request(
+        Method::POST,
+        "orchestrators/Versioned/nope?componentDigest=sha256:0000",
+    ));
+    r.expect(404);
+    let hello = deploy(
+        &api,
+        std::fs::read(paths::components().join("hello-sequence.wasm")).unwrap(),
+    );
+    let hello = hello.json()["digest"].as_str().unwrap().to_owned();
+    let r = api.run(api.request(
+        Method::POST,
+        &format!("orchestrators/Versioned/nope?componentDigest={hello}"),
+    ));
+    r.expect(400);
+    assert!(
+        r.error()
+            .contains("does not export orchestrator 'Versioned'"),
+        "{}",
+        r.body
+    );
+    api.status("nope").expect(404);
+
+    let removed = cli::json_ok(&cli::run(&ep, &["components", "remove", &hello]));
+    assert_eq!(removed["removed"], true);
+    cli::fails(&cli::run(&ep, &["components", "remove", &hello]), &["404"]);
+}
+
+#[test]
+fn a_watched_directory_deploys_components_that_appear_and_survives_bad_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let watched = dir.path().join("watched");
+    std::fs::create_dir_all(&watched).unwrap();
+    let server = Server::start_with(dir.path(), &watched, &["--watch"]);
+    let api = server.api();
+    assert!(digests(&api).is_empty());
+
+    std::fs::write(watched.join("broken.wasm"), b"garbage").unwrap();
+    std::fs::copy(
+        paths::test_components().join("versioned-v1.wasm"),
+        watched.join("versioned.wasm"),
+    )
+    .unwrap();
+    weft_tests::poll::until(
+        "the watched component to be served",
+        Duration::from_secs(30),
+        || {
+            let r = api.start("Versioned", Some("watched"), "");
+            if r.status == 202 { Ok(()) } else { Err(r.body) }
+        },
+    );
+    // The same file name changing to new bytes deploys them as the new current version.
+    std::fs::copy(
+        paths::test_components().join("versioned-v2.wasm"),
+        watched.join("versioned.wasm"),
+    )
+    .unwrap();
+    weft_tests::poll::until("v2 to be deployed", Duration::from_secs(30), || {
+        let n = digests(&api).len();
+        if n == 2 {
+            Ok(())
+        } else {
+            Err(format!("{n} components"))
+        }
+    });
+    api.raise("watched", "Go", "null").expect(202);
+    assert_eq!(
+        api.wait_output("watched", Duration::from_secs(30)),
+        "v1",
+        "pinned to v1"
+    );
+    let log = server.log();
+    let at = log
+        .find("component not loaded")
+        .expect("the refusal is logged");
+    let entry: String = log[at..].chars().take(2000).collect();
+    assert!(
+        entry.contains("broken.wasm"),
+        "the refusal names the file: {entry}"
+    );
+    server.assert_no_panics();
 }

@@ -178,6 +178,17 @@ fn nondeterminism_after_restart_fails_the_instance_and_appends_nothing() {
     let id = "diverges";
     api.start_ok("Diverges", Some(id), "");
     api.wait_for(id, "Running", DEADLINE, |s| s["runtimeStatus"] == "Running");
+    // Kill once A's result is committed, so the history has a second episode
+    // to replay (where the code switches to B) and the replay check below
+    // has a divergence to find; with one episode there is nothing to replay.
+    weft_tests::poll::until("A's result to be committed", DEADLINE, || {
+        let h = api.history(id);
+        if h.iter().any(|e| e["eventType"] == "TaskCompleted") {
+            Ok(())
+        } else {
+            Err(format!("{} events", h.len()))
+        }
+    });
     server.kill();
 
     let before = store::history(server.store(), id);

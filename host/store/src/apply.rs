@@ -108,6 +108,35 @@ pub(crate) fn apply(
                 Ok(Ok(OpOutcome::Delivered { inbox_seq }))
             }
         },
+        Op::Repin {
+            instance,
+            execution,
+            history_len,
+            from,
+            to,
+        } => match get_instance(t, &instance)? {
+            None => Ok(Err(OpError::NotFound)),
+            Some(r) if r.status.is_terminal() => Ok(Err(OpError::Gone(r.status))),
+            Some(r)
+                if r.execution_id != execution
+                    || r.history_len != history_len
+                    || r.component != from =>
+            {
+                Ok(Err(OpError::Stale {
+                    instance,
+                    expected_execution: execution,
+                    expected_history_len: history_len,
+                    found_execution: r.execution_id,
+                    found_history_len: r.history_len,
+                }))
+            }
+            Some(r) => {
+                let mut new = r.clone();
+                new.component = to;
+                put_instance(t, Some(&r), new)?;
+                Ok(Ok(OpOutcome::Done))
+            }
+        },
         Op::Purge { instance } => purge::purge_one(t, &instance),
         Op::PurgeMatching { filter, limit } => purge::purge_matching(t, &filter, limit),
         Op::PutComponent { digest, bytes } => {

@@ -50,6 +50,24 @@ pub enum Op {
         /// The `TimerFired` message.
         message: Message,
     },
+    /// Move an unfinished instance onto another component version (a deploy
+    /// proven compatible with its history, R-3.3). Fenced like a turn: the
+    /// row must still run `execution` with `history_len` events on
+    /// component `from`, else [`OpError::Stale`](crate::OpError::Stale); a
+    /// terminal instance is [`OpError::Gone`](crate::OpError::Gone). Only the
+    /// row's component changes.
+    Repin {
+        /// The instance.
+        instance: InstanceId,
+        /// The execution the check replayed.
+        execution: ExecutionId,
+        /// The history length the check replayed.
+        history_len: u32,
+        /// The digest it runs on now.
+        from: String,
+        /// The digest to run on from now on.
+        to: String,
+    },
     /// Raise an external event: the instance must exist
     /// ([`OpError::NotFound`](crate::OpError::NotFound)) and not be terminal
     /// ([`OpError::Gone`](crate::OpError::Gone)).

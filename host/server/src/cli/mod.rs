@@ -3,9 +3,11 @@
 //! `serve` runs the host. The instance-management commands mirror
 //! `func durable` (names and options) and talk to a running server over HTTP
 //! (`--endpoint`). They print JSON on stdout, readable errors on stderr, and
-//! exit non-zero on failure. `bench` runs the benchmark workloads in-process.
+//! exit non-zero on failure. `deploy` and `components` manage the components
+//! of a running server the same way. `bench` runs the benchmark workloads in-process.
 
 mod bench;
+mod components;
 mod remote;
 mod serve;
 
@@ -53,6 +55,10 @@ enum Command {
     PurgeHistory(remote::PurgeArgs),
     /// Delete a task hub and all its data.
     DeleteTaskHub(remote::DeleteHubArgs),
+    /// Deploy components (.wasm files) into a running server.
+    Deploy(components::DeployArgs),
+    /// List stored components, or show or remove one.
+    Components(components::ComponentsArgs),
     /// Run the benchmark workloads (W1, W2) in-process and print the figures.
     Bench(bench::BenchArgs),
 }
@@ -75,6 +81,8 @@ pub fn main() -> ExitCode {
         Command::Wait(a) => remote::wait(a),
         Command::PurgeHistory(a) => remote::purge_history(a),
         Command::DeleteTaskHub(a) => remote::delete_task_hub(a),
+        Command::Deploy(a) => components::deploy(a),
+        Command::Components(a) => components::components(a),
         Command::Bench(a) => bench::run(a),
     };
     match result {

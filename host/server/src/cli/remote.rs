@@ -27,7 +27,7 @@ pub struct Remote {
 
 impl Remote {
     /// `{endpoint}/runtime/webhooks/durabletask/{path}?{query}&taskHub=...`.
-    fn url(&self, path: &str, query: &[(&str, String)]) -> String {
+    pub(super) fn url(&self, path: &str, query: &[(&str, String)]) -> String {
         let mut q: Vec<String> = query
             .iter()
             .map(|(k, v)| format!("{k}={}", enc(v)))
@@ -50,11 +50,11 @@ impl Remote {
             .expect("HTTP client")
     }
 
-    fn get(&self, path: &str, query: &[(&str, String)]) -> RequestBuilder {
+    pub(super) fn get(&self, path: &str, query: &[(&str, String)]) -> RequestBuilder {
         self.auth(Self::client().get(self.url(path, query)))
     }
 
-    fn post(&self, path: &str, query: &[(&str, String)]) -> RequestBuilder {
+    pub(super) fn post(&self, path: &str, query: &[(&str, String)]) -> RequestBuilder {
         self.auth(
             Self::client()
                 .post(self.url(path, query))
@@ -62,11 +62,27 @@ impl Remote {
         )
     }
 
-    fn delete(&self, path: &str, query: &[(&str, String)]) -> RequestBuilder {
+    /// A POST of raw bytes of `content_type` (a component).
+    pub(super) fn post_bytes(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        content_type: &str,
+        bytes: Vec<u8>,
+    ) -> RequestBuilder {
+        self.auth(
+            Self::client()
+                .post(self.url(path, query))
+                .header("content-type", content_type)
+                .body(bytes),
+        )
+    }
+
+    pub(super) fn delete(&self, path: &str, query: &[(&str, String)]) -> RequestBuilder {
         self.auth(Self::client().delete(self.url(path, query)))
     }
 
-    fn auth(&self, req: RequestBuilder) -> RequestBuilder {
+    pub(super) fn auth(&self, req: RequestBuilder) -> RequestBuilder {
         match &self.api_key {
             Some(k) => req.bearer_auth(k),
             None => req,
@@ -74,7 +90,7 @@ impl Remote {
     }
 
     /// Sends a request; a connection failure gets a hint about the endpoint.
-    fn send(&self, req: RequestBuilder) -> anyhow::Result<Response> {
+    pub(super) fn send(&self, req: RequestBuilder) -> anyhow::Result<Response> {
         req.send().map_err(|e| {
             anyhow::anyhow!(
                 "cannot reach the Weft server at {} ({e}); is `weft serve` running?",
@@ -84,7 +100,10 @@ impl Remote {
     }
 
     /// Sends and returns the JSON body, or the server's error as an error.
-    fn call(&self, req: RequestBuilder) -> anyhow::Result<(StatusCode, Value, Option<String>)> {
+    pub(super) fn call(
+        &self,
+        req: RequestBuilder,
+    ) -> anyhow::Result<(StatusCode, Value, Option<String>)> {
         let resp = self.send(req)?;
         let status = resp.status();
         let token = resp
@@ -154,11 +173,11 @@ impl Remote {
     }
 }
 
-fn print(v: &Value) {
+pub(super) fn print(v: &Value) {
     println!("{}", serde_json::to_string_pretty(v).expect("JSON"));
 }
 
-fn enc(s: &str) -> String {
+pub(super) fn enc(s: &str) -> String {
     crate::http::encode(s)
 }
 
@@ -186,6 +205,9 @@ pub struct StartNewArgs {
     /// Wait up to this many seconds for the instance to finish, then print its status.
     #[arg(long)]
     wait: Option<f64>,
+    /// Run on this stored component version (sha256:…) instead of the current one.
+    #[arg(long)]
+    component_digest: Option<String>,
     #[command(flatten)]
     remote: Remote,
 }
@@ -200,7 +222,12 @@ pub fn start_new(a: StartNewArgs) -> anyhow::Result<ExitCode> {
         Some(id) => format!("orchestrators/{}/{}", enc(&a.function_name), enc(id)),
         None => format!("orchestrators/{}", enc(&a.function_name)),
     };
-    let mut req = a.remote.post(&path, &[]);
+    let query: Vec<(&str, String)> = a
+        .component_digest
+        .iter()
+        .map(|d| ("componentDigest", d.clone()))
+        .collect();
+    let mut req = a.remote.post(&path, &query);
     if let Some(i) = input {
         req = req.body(i);
     }

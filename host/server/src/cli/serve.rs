@@ -21,6 +21,9 @@ pub struct ServeArgs {
     /// Directory of components (*.wasm) to load at start.
     #[arg(long)]
     components: Option<PathBuf>,
+    /// Keep watching --components: deploy .wasm files that appear or change there.
+    #[arg(long, requires = "components")]
+    watch: bool,
     /// Most orchestrators kept in memory between turns (others replay from history).
     #[arg(long, default_value_t = 4096)]
     max_hot: usize,
@@ -122,6 +125,11 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
             config.activities.dirs.push((host.into(), guest.to_owned()));
         }
         let weft = Weft::open(config).await?;
+        // Held until the server stops: dropping it ends the watch.
+        let _watch = match (&a.components, a.watch) {
+            (Some(dir), true) => Some(weft.watch_components(dir)?),
+            _ => None,
+        };
         let listener = tokio::net::TcpListener::bind(a.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", a.listen))?;

@@ -15,9 +15,10 @@ use super::errors::{ClientError, DeployError};
 use super::weft::Weft;
 use serde::Serialize;
 use std::collections::HashMap;
-use weft_core::{RuntimeStatus, Timestamp};
-use weft_runtime::ComponentInfo;
-use weft_store::{ComponentRecord, InstanceFilter};
+use std::sync::Arc;
+use weft_core::Timestamp;
+use weft_runtime::{ComponentInfo, LoadedComponent};
+use weft_store::ComponentRecord;
 
 /// Unfinished instances named in a refusal, at most.
 const NAMED_PINNED: usize = 10;
@@ -77,6 +78,36 @@ impl Weft {
             registry.insert_old(component);
         }
         Ok(Deployed { info, created })
+    }
+
+    /// The component a new instance of orchestrator `name` runs on: the one
+    /// with `digest` when the start names it (a canary or a test; loaded on
+    /// demand), else the current one for the name.
+    pub async fn component_for_start(
+        &self,
+        name: &str,
+        digest: Option<&str>,
+    ) -> Result<Arc<LoadedComponent>, ClientError> {
+        let Some(digest) = digest else {
+            let registry = self.registry().read().expect("registry lock");
+            return registry
+                .orchestrator(name)
+                .ok_or_else(|| ClientError::UnknownOrchestrator {
+                    name: name.to_owned(),
+                    known: registry.orchestrator_names(),
+                });
+        };
+        let component =
+            super::registry::ensure_loaded(self.registry(), self.runtime(), self.root(), digest)
+                .await
+                .ok_or_else(|| ClientError::ComponentNotFound(digest.to_owned()))?;
+        if !component.info.orchestrators.iter().any(|o| o == name) {
+            return Err(ClientError::InvalidArgument(format!(
+                "component {digest} does not export orchestrator '{name}'; it exports [{}]",
+                component.info.orchestrators.join(", ")
+            )));
+        }
+        Ok(component)
     }
 
     /// Every stored component, oldest deploy first.
@@ -143,36 +174,13 @@ impl Weft {
     /// Unfinished instances of every task hub by the digest they are pinned
     /// to, as `hub/instance`.
     async fn pinned(&self) -> Result<HashMap<String, Vec<String>>, ClientError> {
-        let root = self.root().clone();
-        blocking(move || {
-            let filter = InstanceFilter {
-                statuses: vec![
-                    RuntimeStatus::Pending,
-                    RuntimeStatus::Running,
-                    RuntimeStatus::Suspended,
-                ],
-                ..Default::default()
-            };
-            let mut out: HashMap<String, Vec<String>> = HashMap::new();
-            for hub in root.hubs()? {
-                let store = root.hub(&hub)?;
-                let mut token = None;
-                loop {
-                    let (page, next) = store.list_instances(&filter, 1000, token.as_deref())?;
-                    for r in page {
-                        out.entry(r.component)
-                            .or_default()
-                            .push(format!("{hub}/{}", r.instance_id));
-                    }
-                    match next {
-                        Some(t) => token = Some(t),
-                        None => break,
-                    }
-                }
-            }
-            Ok(out)
-        })
-        .await
+        let mut out: HashMap<String, Vec<String>> = HashMap::new();
+        for (hub, r) in self.unfinished().await? {
+            out.entry(r.component)
+                .or_default()
+                .push(format!("{hub}/{}", r.instance_id));
+        }
+        Ok(out)
     }
 
     /// Reads the registry back at start: registers components that a store of

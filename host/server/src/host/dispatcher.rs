@@ -145,6 +145,59 @@ impl Shared {
         }
     }
 
+    /// Moves `record`'s instance onto component `digest` while no turn of it
+    /// runs: the instance is claimed like a turn (arrivals wait in its slot),
+    /// its cached row and hot guest (running the old code) are dropped, and
+    /// `Op::Repin` is committed, fenced on the history the check replayed.
+    pub async fn repin(self: &Arc<Self>, record: &InstanceRecord, digest: &str) -> bool {
+        let instance = record.instance_id.clone();
+        loop {
+            {
+                let mut slots = self.slots.lock().expect("slots lock");
+                let slot = slots.entry(instance.clone()).or_default();
+                if !slot.running {
+                    slot.running = true;
+                    slot.guest = None;
+                    slot.record = None;
+                    break;
+                }
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+        self.hot.lock().expect("hot lock").remove(&instance);
+        let outcome = self
+            .writer
+            .submit(weft_store::Op::Repin {
+                instance: instance.clone(),
+                execution: record.execution_id.clone(),
+                history_len: record.history_len,
+                from: record.component.clone(),
+                to: digest.to_owned(),
+            })
+            .await;
+        let moved = matches!(outcome, Ok(Ok(_)));
+        if !moved {
+            tracing::info!(%instance, "not moved to {digest}: {outcome:?}");
+        }
+        // Release the claim; run what arrived meanwhile.
+        let resume = {
+            let mut slots = self.slots.lock().expect("slots lock");
+            match slots.get_mut(&instance) {
+                Some(slot) if !slot.pending.is_empty() => true,
+                Some(slot) => {
+                    slot.running = false;
+                    false
+                }
+                None => false,
+            }
+        };
+        if resume {
+            let me = self.clone();
+            tokio::spawn(async move { me.run_instance(instance).await });
+        }
+        moved
+    }
+
     /// Registers interest in `instance` reaching a terminal status.
     pub fn watch(&self, instance: &InstanceId) -> oneshot::Receiver<()> {
         let (tx, rx) = oneshot::channel();

@@ -124,23 +124,23 @@ impl TaskHub {
         id: Option<&str>,
         input: Json,
     ) -> Result<InstanceId, ClientError> {
+        self.start_on(name, id, input, None).await
+    }
+
+    /// [`TaskHub::start`] on the component with `digest` (which must export
+    /// `name`) instead of the current one: for canaries and tests.
+    pub async fn start_on(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        input: Json,
+        digest: Option<&str>,
+    ) -> Result<InstanceId, ClientError> {
         let id = match id {
             Some(s) => InstanceId::new(s)?,
             None => InstanceId::generate(),
         };
-        let component = self
-            .shared
-            .registry
-            .read()
-            .expect("registry lock")
-            .orchestrator(name);
-        let Some(component) = component else {
-            let (known, _) = self.shared.registry_snapshot();
-            return Err(ClientError::UnknownOrchestrator {
-                name: name.to_owned(),
-                known,
-            });
-        };
+        let component = self.weft.component_for_start(name, digest).await?;
         let now = Timestamp::now();
         let execution = ExecutionId::generate();
         let digest = component.info.digest.clone();
@@ -183,6 +183,13 @@ impl TaskHub {
             Err(OpError::Conflict(status)) => Err(ClientError::Conflict { id, status }),
             Err(e) => Err(ClientError::Internal(e.to_string())),
         }
+    }
+
+    /// Moves an unfinished instance, checked compatible against `record`'s
+    /// history, onto component `digest` (see `deploy_check`). False when it
+    /// moved on since the check (or finished) and stays where it was.
+    pub(super) async fn repin(&self, record: &InstanceRecord, digest: &str) -> bool {
+        self.shared.repin(record, digest).await
     }
 
     /// The instance's status, or `None` if there is no such instance.

@@ -129,19 +129,18 @@ impl Weft {
     }
 
     /// Checks a start before anything is created: the instance ID follows the
-    /// rules and some deployed component serves orchestrator `name`.
-    pub fn check_start(&self, name: &str, id: Option<&str>) -> Result<(), ClientError> {
+    /// rules and a deployed component serves orchestrator `name` (the current
+    /// one, or the one with `digest` when the start names it).
+    pub async fn check_start(
+        &self,
+        name: &str,
+        id: Option<&str>,
+        digest: Option<&str>,
+    ) -> Result<(), ClientError> {
         if let Some(id) = id {
             weft_core::InstanceId::new(id)?;
         }
-        let registry = self.inner.registry.read().expect("registry lock");
-        if registry.orchestrator(name).is_none() {
-            return Err(ClientError::UnknownOrchestrator {
-                name: name.to_owned(),
-                known: registry.orchestrator_names(),
-            });
-        }
-        Ok(())
+        self.component_for_start(name, digest).await.map(|_| ())
     }
 
     /// The default task hub.
@@ -192,30 +191,41 @@ impl Weft {
         files.sort();
         let mut loaded = Vec::new();
         for file in files {
-            let bytes = match std::fs::read(&file) {
-                Ok(b) => b,
-                Err(e) => {
-                    tracing::error!(file = %file.display(), "cannot read component: {e}");
-                    continue;
-                }
-            };
-            match self.deploy(bytes).await {
-                Ok(super::Deployed { info, created }) => {
-                    tracing::info!(
-                        file = %file.display(),
-                        digest = %info.digest,
-                        orchestrators = ?info.orchestrators,
-                        activities = ?info.activities,
-                        capabilities = ?info.capabilities,
-                        "{}",
-                        if created { "component deployed" } else { "component loaded (already deployed)" }
-                    );
-                    loaded.push(info);
-                }
-                Err(e) => tracing::error!(file = %file.display(), "component not loaded: {e}"),
+            if let Some(info) = self.deploy_file(&file).await {
+                loaded.push(info);
             }
         }
         loaded
+    }
+
+    /// Deploys one component file, logging the outcome with the file's name
+    /// (a file that does not load is logged, never fatal).
+    pub(super) async fn deploy_file(&self, file: &Path) -> Option<ComponentInfo> {
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                tracing::error!(file = %file.display(), "cannot read component: {e}");
+                return None;
+            }
+        };
+        match self.deploy(bytes).await {
+            Ok(super::Deployed { info, created }) => {
+                tracing::info!(
+                    file = %file.display(),
+                    digest = %info.digest,
+                    orchestrators = ?info.orchestrators,
+                    activities = ?info.activities,
+                    capabilities = ?info.capabilities,
+                    "{}",
+                    if created { "component deployed" } else { "component loaded (already deployed)" }
+                );
+                Some(info)
+            }
+            Err(e) => {
+                tracing::error!(file = %file.display(), "component not loaded: {e}");
+                None
+            }
+        }
     }
 
     /// The limits every guest runs under.

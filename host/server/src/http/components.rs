@@ -3,6 +3,7 @@
 
 use super::ApiState;
 use super::error::ApiError;
+use super::params::Params;
 use crate::host::{ClientError, DeployError};
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
@@ -16,23 +17,31 @@ pub const DEFAULT_MAX_COMPONENT: usize = 64 << 20;
 /// `POST …/components` with the component's bytes (`Content-Type:
 /// application/wasm`): 201 when new, 200 when the same bytes were deployed
 /// before, 400 naming what is wrong otherwise (nothing changes then).
+/// `?check=true` deploys nothing and answers the report of replaying every
+/// unfinished instance it would serve; `?migrate=compatible` deploys and
+/// moves the compatible ones onto it (`host::deploy_check`).
 pub async fn deploy(
     State(st): State<ApiState>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let query = query.unwrap_or_default();
-    if query
-        .split('&')
-        .any(|kv| kv.starts_with("check=") || kv.starts_with("migrate="))
-    {
-        return Err(ApiError {
-            status: StatusCode::NOT_IMPLEMENTED,
-            message: "checking a deploy against running instances (check=, migrate=) is not \
-                      available in this build yet; nothing was deployed"
-                .into(),
-        });
+    let params = Params::parse(query.as_deref());
+    let check = params.bool("check", false)?;
+    let migrate = match params.get("migrate") {
+        None => false,
+        Some("compatible") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!(
+                "migrate={other} is not supported; use migrate=compatible (move the running instances \
+                 proven compatible onto the new component)"
+            )));
+        }
+    };
+    if check && migrate {
+        return Err(ApiError::bad_request(
+            "check=true deploys nothing and migrate=compatible deploys: ask for one of them",
+        ));
     }
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -50,6 +59,17 @@ pub async fn deploy(
         return Err(ApiError::bad_request(
             "the request body is empty; send the component's .wasm bytes",
         ));
+    }
+    if check || migrate {
+        let report = st
+            .weft
+            .check_deploy(body.to_vec(), migrate)
+            .await
+            .map_err(|e| match e {
+                ClientError::Deploy(DeployError::Load(e)) => ApiError::bad_request(e.to_string()),
+                e => ApiError::from(e),
+            })?;
+        return Ok(axum::Json(report).into_response());
     }
     let deployed = st.weft.deploy(body.to_vec()).await.map_err(|e| match e {
         DeployError::Load(e) => ApiError::bad_request(e.to_string()),

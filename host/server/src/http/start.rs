@@ -43,11 +43,18 @@ async fn start_instance(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let wait = Wait::parse(&Params::parse(q.as_deref()))?;
+    let params = Params::parse(q.as_deref());
+    let wait = Wait::parse(&params)?;
+    let digest = params.get("componentDigest").map(str::to_owned);
     let input = body_json(&body)?;
-    st.weft.check_start(&name, id.as_deref())?;
+    st.weft
+        .check_start(&name, id.as_deref(), digest.as_deref())
+        .await?;
     let ctx = Ctx::creating(&st, &headers, q)?;
-    let id = ctx.hub.start(&name, id.as_deref(), input).await?;
+    let id = ctx
+        .hub
+        .start_on(&name, id.as_deref(), input, digest.as_deref())
+        .await?;
     answer(&ctx, id.as_str(), wait).await
 }
 

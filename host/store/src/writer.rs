@@ -78,6 +78,10 @@ fn run(store: &Store, rx: mpsc::Receiver<Request>) {
         let started = std::time::Instant::now();
         match store.commit(ops) {
             Ok(results) => {
+                // Names as in weft::metrics (the store only records them).
+                metrics::counter!("weft_commits_total").increment(1);
+                metrics::histogram!("weft_commit_seconds").record(started.elapsed().as_secs_f64());
+                metrics::histogram!("weft_commit_batch_ops").record(count as f64);
                 tracing::trace!(
                     requests = replies.len(),
                     ops = count,

@@ -6,6 +6,9 @@
 //! - W3: runaway guests (R-3.4): W1 alone, then W1 again next to `Spin`
 //!   orchestrators from the `hostile` test program; how long each runaway
 //!   takes to be stopped, and how much it slows the healthy workload.
+//! - W4: a deploy check (R-3.3): N running `Steps(5)` instances (23-event
+//!   histories) from `versioned-v1`, checked against `versioned-v2`
+//!   (compatible) and `versioned-v3` (diverging); wall time of each check.
 //!
 //! Figures go to stdout as text and one JSON line; docs/BENCHMARKS.md records them.
 
@@ -21,7 +24,7 @@ pub struct BenchArgs {
     /// Directory with hello-sequence.wasm and fan-out-fan-in.wasm.
     #[arg(long, default_value = "target/components")]
     components: PathBuf,
-    /// Which workload: w1, w2, w3 or all.
+    /// Which workload: w1, w2, w3, w4 or all.
     #[arg(long, default_value = "all")]
     workload: String,
     /// W3: the hostile test program (built by scripts/build-components.sh).
@@ -30,6 +33,9 @@ pub struct BenchArgs {
     /// W3: runaway orchestrators started next to the healthy workload.
     #[arg(long, default_value_t = 2)]
     runaways: usize,
+    /// W4: directory with versioned-v1.wasm, versioned-v2.wasm and versioned-v3.wasm.
+    #[arg(long, default_value = "target/test-components")]
+    test_components: PathBuf,
     /// W1: number of concurrent HelloSequence instances.
     #[arg(long, default_value_t = 1000)]
     n: usize,
@@ -70,6 +76,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             })?;
             weft.deploy(bytes).await?;
             report.insert("w3".into(), w3(&weft, a.n, a.runaways).await?);
+        }
+        if matches!(a.workload.as_str(), "w4" | "all") {
+            report.insert("w4".into(), w4(&weft, a.n, &a.test_components).await?);
         }
         println!("{}", serde_json::Value::Object(report));
         anyhow::Ok(())
@@ -204,4 +213,72 @@ async fn w2(weft: &Weft, fan: u64) -> anyhow::Result<serde_json::Value> {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
+}
+
+async fn w4(weft: &Weft, n: usize, dir: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+    let read = |name: &str| {
+        std::fs::read(dir.join(name)).map_err(|e| {
+            anyhow::anyhow!(
+                "W4 needs {} ({e}); run scripts/build-components.sh",
+                dir.join(name).display()
+            )
+        })
+    };
+    weft.deploy(read("versioned-v1.wasm")?).await?;
+    const STEPS: u64 = 5;
+    let mut ids = Vec::with_capacity(n);
+    for _ in 0..n {
+        ids.push(weft.start("Steps", None, Json::from_value(&STEPS)).await?);
+    }
+    // Each ends up waiting for `Go` with 23 events: 3 for the start, 4 per step.
+    let expected = 3 + 4 * STEPS as u32;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    for id in &ids {
+        loop {
+            let s = weft
+                .status(id.as_str())?
+                .ok_or_else(|| anyhow::anyhow!("instance {id} vanished"))?;
+            if s.history_len >= expected {
+                break;
+            }
+            anyhow::ensure!(
+                Instant::now() < deadline,
+                "instance {id} did not get to its wait"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+    let mut out = serde_json::Map::new();
+    for (label, file) in [
+        ("compatible", "versioned-v2.wasm"),
+        ("diverging", "versioned-v3.wasm"),
+    ] {
+        let bytes = read(file)?;
+        // Compile once outside the timing (a deploy compiles too).
+        let _ = weft.check_deploy(bytes.clone(), false).await?;
+        let t0 = Instant::now();
+        let report = weft.check_deploy(bytes, false).await?;
+        let wall = t0.elapsed();
+        let steps = report.compatible + report.diverges;
+        anyhow::ensure!(
+            steps >= n && report.failed == 0,
+            "W4 {label}: checked {} of {n} ({} failed)",
+            report.checked,
+            report.failed
+        );
+        println!(
+            "W4 check of {} running instances ({expected}-event histories) against a {label} change: \
+             {:.3} s ({} compatible, {} diverge)",
+            report.checked,
+            wall.as_secs_f64(),
+            report.compatible,
+            report.diverges
+        );
+        out.insert(
+            label.into(),
+            serde_json::json!({ "instances": report.checked, "wall_s": wall.as_secs_f64(),
+                "compatible": report.compatible, "diverges": report.diverges }),
+        );
+    }
+    Ok(serde_json::Value::Object(out))
 }

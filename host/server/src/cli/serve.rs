@@ -61,9 +61,18 @@ pub struct ServeArgs {
     /// Largest component `POST …/components` accepts (e.g. 64MiB).
     #[arg(long, default_value = "64MiB", value_parser = parse_component_size)]
     max_component_size: u64,
+    /// How log lines are written to stderr: text, or JSON lines.
+    #[arg(long, value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
     /// Events one execution's history may hold.
     #[arg(long, default_value_t = crate::host::DEFAULT_MAX_HISTORY, value_parser = parse_positive)]
     max_history_events: usize,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
 }
 
 /// Wasm linear memory is 32-bit: 4 GiB is the most a guest can address.
@@ -83,14 +92,18 @@ fn parse_positive(text: &str) -> Result<usize, String> {
 }
 
 pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
-    tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("WEFT_LOG")
                 .unwrap_or_else(|_| "info".into()),
         )
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+        .with_writer(std::io::stderr);
+    match a.log_format {
+        LogFormat::Text => logs
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        LogFormat::Json => logs.json().with_current_span(false).init(),
+    }
     let api_key = a.api_key.clone().filter(|k| !k.is_empty());
     if !a.listen.ip().is_loopback() && api_key.is_none() {
         anyhow::bail!(
@@ -124,6 +137,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
             );
             config.activities.dirs.push((host.into(), guest.to_owned()));
         }
+        let metrics = crate::metrics::install()?;
         let weft = Weft::open(config).await?;
         // Held until the server stops: dropping it ends the watch.
         let _watch = match (&a.components, a.watch) {
@@ -138,6 +152,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
             weft,
             api_key,
             max_component: a.max_component_size as usize,
+            metrics: Some(metrics),
         }))
             .with_graceful_shutdown(shutdown())
             .await?;

@@ -15,8 +15,29 @@ use weft_store::{ActivityWork, Op, OpOutcome};
 pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
     tokio::spawn(async move {
         let permit = shared.activity_permits.clone().acquire_owned().await;
+        let started = std::time::Instant::now();
         let result = run(&shared, &work).await;
         drop(permit);
+        let name = work.name.clone();
+        metrics::histogram!("weft_activity_seconds", "activity" => name.clone())
+            .record(started.elapsed().as_secs_f64());
+        let outcome = if result.is_ok() {
+            "completed"
+        } else {
+            "failed"
+        };
+        metrics::counter!("weft_activity_runs_total", "activity" => name, "outcome" => outcome)
+            .increment(1);
+        if let Err(f) = &result
+            && matches!(
+                f.error_type.as_str(),
+                weft_runtime::error_types::ACTIVITY_TIMEOUT
+                    | weft_runtime::error_types::MEMORY
+                    | weft_runtime::error_types::STACK
+            )
+        {
+            metrics::counter!("weft_limits_hit_total", "kind" => f.error_type.clone()).increment(1);
+        }
         let kind = match result {
             Ok(result) => EventKind::TaskCompleted {
                 scheduled_id: work.scheduled_id,

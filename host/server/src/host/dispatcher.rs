@@ -35,6 +35,17 @@ struct Slot {
     record: Option<InstanceRecord>,
 }
 
+/// A task hub's current state, for `GET /metrics`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Gauges {
+    /// Orchestrator guests kept in memory.
+    pub hot: usize,
+    /// Committed inbox messages no turn has taken yet.
+    pub pending: usize,
+    /// Timers waiting to fire.
+    pub timers: usize,
+}
+
 /// What a turn leaves for the next one.
 pub(super) struct AfterTurn {
     /// The guest to keep hot (it is waiting).
@@ -196,6 +207,22 @@ impl Shared {
             tokio::spawn(async move { me.run_instance(instance).await });
         }
         moved
+    }
+
+    /// Current state for the metrics scrape.
+    pub fn gauges(&self) -> Gauges {
+        let pending = self
+            .slots
+            .lock()
+            .expect("slots lock")
+            .values()
+            .map(|s| s.pending.len())
+            .sum();
+        Gauges {
+            hot: self.hot.lock().expect("hot lock").len(),
+            pending,
+            timers: self.timers.pending(),
+        }
     }
 
     /// Registers interest in `instance` reaching a terminal status.
@@ -380,6 +407,7 @@ impl Shared {
             }
         }
         let now = Timestamp::now();
+        metrics::counter!("weft_turns_total").increment(1);
         let result = self.run_guest(instance, &record, guest, now, events).await;
         let (guest, result) = match result {
             Ok(pair) => pair,
@@ -400,6 +428,8 @@ impl Shared {
                     ),
                 );
                 tracing::warn!(%instance, "{}", failure.message);
+                metrics::counter!("weft_limits_hit_total", "kind" => failure.error_type.clone())
+                    .increment(1);
                 self.commit_failure_status(record, failure, now).await
             }
             Ok(out) => self.commit_turn(record, seqs, out, guest, now).await,
@@ -411,6 +441,8 @@ impl Shared {
                 self.commit_failure_status(record, failure, now).await
             }
             Err(TurnError::Limit(failure)) => {
+                metrics::counter!("weft_limits_hit_total", "kind" => failure.error_type.clone())
+                    .increment(1);
                 // Not recorded in history: the limit depends on configuration and
                 // timing, not on what the history holds (see weft_runtime::sandbox).
                 tracing::warn!(%instance, error_type = %failure.error_type, "{}", failure.message);
@@ -463,6 +495,9 @@ impl Shared {
                 .history(instance)
                 .map_err(|e| format!("cannot read history: {e}"))?
         };
+        if !history.is_empty() {
+            metrics::counter!("weft_replays_total").increment(1);
+        }
         let (g, rx) = Guest::start(component, instance, history, now, events);
         let res = rx
             .await
@@ -502,6 +537,7 @@ impl Shared {
             .commit(&old, &record, consumed, out.new_events, &out.actions)
             .await
         {
+            finished(&record);
             AfterTurn::done(if keep_guest { guest } else { None }, Some(record))
         } else {
             AfterTurn::retry()
@@ -523,6 +559,7 @@ impl Shared {
             .commit(&old, &record, Vec::new(), Vec::new(), &[])
             .await
         {
+            finished(&record);
             AfterTurn::done(None, Some(record))
         } else {
             AfterTurn::retry()
@@ -533,5 +570,19 @@ impl Shared {
     pub fn registry_snapshot(&self) -> (Vec<String>, Vec<String>) {
         let r = self.registry.read().expect("registry lock");
         (r.orchestrator_names(), r.activity_names())
+    }
+}
+
+/// Counts an instance that a commit just finished (`weft_instances_*_total`).
+fn finished(record: &InstanceRecord) {
+    let name = record.name.clone();
+    match record.status {
+        RuntimeStatus::Completed => {
+            metrics::counter!("weft_instances_completed_total", "orchestrator" => name).increment(1)
+        }
+        RuntimeStatus::Failed => {
+            metrics::counter!("weft_instances_failed_total", "orchestrator" => name).increment(1)
+        }
+        _ => {}
     }
 }

@@ -27,6 +27,7 @@ mod weft;
 pub use components::{ComponentView, CurrentFor, Deployed};
 pub use config::{DEFAULT_MAX_HISTORY, HostConfig};
 pub use deploy_check::{CheckReport, InstanceCheck};
+pub use dispatcher::Gauges;
 pub use errors::{ClientError, DeployError, validate_event_name};
 pub use registry::Registry;
 pub use replay_check::ReplayMismatch;

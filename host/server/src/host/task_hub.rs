@@ -176,6 +176,8 @@ impl TaskHub {
             .await?
         {
             Ok(OpOutcome::Created { inbox_seq }) => {
+                metrics::counter!("weft_instances_started_total", "orchestrator" => name.to_owned())
+                    .increment(1);
                 self.shared.deliver(id.clone(), inbox_seq, start);
                 Ok(id)
             }

@@ -7,6 +7,7 @@
 
 use super::dispatcher::Shared;
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 use tokio::sync::mpsc;
@@ -24,9 +25,16 @@ enum Command {
 #[derive(Clone)]
 pub struct TimerHandle {
     tx: mpsc::UnboundedSender<Command>,
+    /// Timers the service holds, for the metrics scrape.
+    held: Arc<AtomicUsize>,
 }
 
 impl TimerHandle {
+    /// Timers waiting to fire (as of the service's last command).
+    pub fn pending(&self) -> usize {
+        self.held.load(Ordering::Relaxed)
+    }
+
     pub fn add(&self, entry: TimerEntry) {
         let _ = self.tx.send(Command::Add(entry));
     }
@@ -38,17 +46,25 @@ impl TimerHandle {
 /// Creates the handle; [`run`] consumes the receiver once `Shared` exists.
 pub fn channel() -> (TimerHandle, TimerReceiver) {
     let (tx, rx) = mpsc::unbounded_channel();
-    (TimerHandle { tx }, TimerReceiver(rx))
+    let held = Arc::new(AtomicUsize::new(0));
+    (
+        TimerHandle {
+            tx,
+            held: held.clone(),
+        },
+        TimerReceiver(rx, held),
+    )
 }
 
 /// The receiving end, passed to [`run`].
-pub struct TimerReceiver(mpsc::UnboundedReceiver<Command>);
+pub struct TimerReceiver(mpsc::UnboundedReceiver<Command>, Arc<AtomicUsize>);
 
 /// The timer loop. Ends when the host is dropped.
 pub async fn run(shared: Weak<Shared>, rx: TimerReceiver) {
-    let mut rx = rx.0;
+    let TimerReceiver(mut rx, held) = rx;
     let mut due: BTreeMap<TimerKey, TimerEntry> = BTreeMap::new();
     loop {
+        held.store(due.len(), Ordering::Relaxed);
         let wait = due
             .keys()
             .next()

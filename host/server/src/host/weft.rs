@@ -228,6 +228,14 @@ impl Weft {
         }
     }
 
+    /// Current state of each open task hub, for `GET /metrics`.
+    pub fn gauges(&self) -> Vec<(String, super::Gauges)> {
+        let hubs = self.inner.hubs.lock().expect("hubs lock");
+        let mut v: Vec<_> = hubs.iter().map(|(n, s)| (n.clone(), s.gauges())).collect();
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        v
+    }
+
     /// The limits every guest runs under.
     pub fn limits(&self) -> &weft_runtime::Limits {
         &self.inner.config.limits

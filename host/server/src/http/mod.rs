@@ -37,4 +37,6 @@ pub struct ApiState {
     pub api_key: Option<String>,
     /// Largest component accepted by `POST …/components`, bytes.
     pub max_component: usize,
+    /// The Prometheus recorder `GET /metrics` renders (`None`: not enabled).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
 }

@@ -65,6 +65,7 @@ pub fn router(state: ApiState) -> Router {
             get(components::get).delete(components::remove),
         ),
         (format!("{BASE}/taskhubs"), get(hubs::list)),
+        ("/metrics".to_owned(), get(scrape)),
         (format!("{BASE}/taskhubs/{{name}}"), delete(hubs::delete)),
     ];
     // The Durable Functions host ignores a trailing slash (its own clients send
@@ -82,6 +83,25 @@ pub fn router(state: ApiState) -> Router {
     .layer(DefaultBodyLimit::max(MAX_BODY))
     .layer(axum::middleware::map_response(json_errors))
     .with_state(state)
+}
+
+/// `GET /metrics`: Prometheus text format (behind the API key like every route).
+async fn scrape(axum::extract::State(st): axum::extract::State<ApiState>) -> Response {
+    match &st.metrics {
+        Some(handle) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            crate::metrics::render(handle, &st.weft),
+        )
+            .into_response(),
+        None => ApiError {
+            status: StatusCode::NOT_FOUND,
+            message: "metrics are not enabled in this host".into(),
+        }
+        .into_response(),
+    }
 }
 
 /// Gives the framework's own refusals (413 body too large, an undecodable path,

@@ -10,12 +10,12 @@ fn versioned(ctx: &OrchestrationContext, _input: Value) -> Result<String, Failur
     ctx.call_activity("Which", Value::Null)
 }
 
-/// `Steps(n)`: calls `A` first when `n > 0`, then waits for `Go` and returns
+/// `Steps(n)`: calls `A` `n` times, then waits for `Go` and returns
 /// what `Which` says. With `n > 0` the history records `A`, so a version
 /// that calls something else first diverges from it; with `n = 0` it does not.
 fn steps(ctx: &OrchestrationContext, n: u32) -> Result<String, Failure> {
-    if n > 0 {
-        let _: Value = ctx.call_activity("A", n)?;
+    for i in 0..n {
+        let _: Value = ctx.call_activity("A", i)?;
     }
     ctx.wait_for_event::<Value>("Go").get()?;
     ctx.call_activity("Which", Value::Null)

@@ -6,8 +6,8 @@ use serde_json::Value;
 use weft_sdk::prelude::*;
 
 fn steps(ctx: &OrchestrationContext, n: u32) -> Result<String, Failure> {
-    if n > 0 {
-        let _: Value = ctx.call_activity("B", n)?;
+    for i in 0..n {
+        let _: Value = ctx.call_activity("B", i)?;
     }
     ctx.wait_for_event::<Value>("Go").get()?;
     ctx.call_activity("Which", Value::Null)

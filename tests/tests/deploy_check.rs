@@ -177,6 +177,19 @@ fn check_names_the_instances_a_change_would_break_and_migrate_moves_the_rest() {
             "{id}"
         );
     }
+    // Listing (and the CLI) filter by the version instances run on.
+    let on_v3 = api.get(&format!("instances?componentDigest={v3}"));
+    on_v3.expect(200);
+    assert_eq!(weft_tests::http::ids(&on_v3.json()), vec!["y1", "y2"]);
+    let on_v1 = cli::json_ok(&cli::run(
+        &ep,
+        &["get-instances", "--component-digest", &v1, "--top", "2"],
+    ));
+    assert_eq!(weft_tests::http::ids(&on_v1["instances"]), vec!["x1", "x2"]);
+    assert!(
+        on_v1["continuationToken"].is_string(),
+        "z is on the next page"
+    );
     for id in ["x1", "x2", "y1", "y2", "z"] {
         api.raise(id, "Go", "null").expect(202);
     }
@@ -193,5 +206,13 @@ fn check_names_the_instances_a_change_would_break_and_migrate_moves_the_rest() {
             "{id} finishes on the version it runs on"
         );
     }
+    // Purge by filter honours the component too.
+    let purged = api.delete(&format!(
+        "instances?createdTimeFrom=2000-01-01T00:00:00Z&componentDigest={v3}"
+    ));
+    purged.expect(200);
+    assert_eq!(purged.json()["instancesDeleted"], 2);
+    api.status("y1").expect(404);
+    api.status("x1").expect(200);
     server.assert_no_panics();
 }

@@ -67,7 +67,11 @@ pub(crate) fn purge_matching(
         let mut out = Vec::with_capacity(limit.min(4096));
         while out.len() < limit {
             match merge.next()? {
-                Some(entry) => out.push(entry),
+                Some(entry) => {
+                    if component_matches(t, filter, &entry)? {
+                        out.push(entry);
+                    }
+                }
                 None => break,
             }
         }
@@ -84,6 +88,25 @@ pub(crate) fn purge_matching(
     Ok(Ok(OpOutcome::Purged {
         instances: victims.len() as u64,
     }))
+}
+
+/// The filter's component condition (not indexed: reads the row).
+fn component_matches(
+    t: &WriteTables<'_>,
+    filter: &InstanceFilter,
+    entry: &StatusEntry,
+) -> Result<bool, StoreError> {
+    use redb::ReadableTable;
+    let Some(component) = filter.component.as_deref() else {
+        return Ok(true);
+    };
+    let (_, _, id) = entry.key();
+    Ok(
+        match t.instances.get(id).during("reading an instance row")? {
+            Some(row) => codec::decode_instance(row.value(), id)?.component == component,
+            None => false,
+        },
+    )
 }
 
 /// Deletes instance `id`, whose row has `created` and `status` (terminal),

@@ -95,6 +95,16 @@ impl Store {
         let Some(rows) = read_table(&txn, self.names().instances())? else {
             return Ok((Vec::new(), None)); // the hub was deleted
         };
+        // The component is not indexed: read the row of each candidate.
+        let wanted = |id: &str| -> Result<bool, StoreError> {
+            let Some(component) = filter.component.as_deref() else {
+                return Ok(true);
+            };
+            Ok(match rows.get(id).during(DURING)? {
+                Some(row) => codec::decode_instance(row.value(), id)?.component == component,
+                None => false,
+            })
+        };
         // `top` is the caller's number: grow as rows come, never reserve by it.
         let mut keys: Vec<Cursor> = Vec::with_capacity(top.min(1024) + 1);
         if filter.statuses.is_empty() {
@@ -108,7 +118,7 @@ impl Store {
             for row in table.range::<(u64, &str)>((start, end)).during(DURING)? {
                 let (k, _) = row.during(DURING)?;
                 let (created, id) = k.value();
-                if id.starts_with(prefix) {
+                if id.starts_with(prefix) && wanted(id)? {
                     keys.push(Cursor {
                         created,
                         id: id.to_owned(),
@@ -125,7 +135,9 @@ impl Store {
             let mut merge = StatusMerge::new(&table, &filter.statuses, start, to, prefix)?;
             while keys.len() <= top {
                 let Some(key) = merge.next()? else { break };
-                keys.push(key.cursor);
+                if wanted(&key.cursor.id)? {
+                    keys.push(key.cursor);
+                }
             }
         }
 

@@ -86,6 +86,9 @@ pub struct InstanceFilter {
     pub statuses: Vec<RuntimeStatus>,
     /// Instance ID starts with this string.
     pub id_prefix: Option<String>,
+    /// Runs on the component with this digest. Not in an index: rows
+    /// the other conditions select are read to check it.
+    pub component: Option<String>,
 }
 
 impl InstanceFilter {
@@ -98,5 +101,9 @@ impl InstanceFilter {
                 .id_prefix
                 .as_deref()
                 .is_none_or(|p| record.instance_id.as_str().starts_with(p))
+            && self
+                .component
+                .as_deref()
+                .is_none_or(|c| record.component == c)
     }
 }

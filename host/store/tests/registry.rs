@@ -6,7 +6,7 @@ mod common;
 
 use common::*;
 use weft_core::Timestamp;
-use weft_store::{ComponentRecord, Hub, NameKind, Op, Store};
+use weft_store::{ComponentRecord, Hub, InstanceRecord, NameKind, Op, Store};
 
 fn record(digest: &str, orchestrators: &[&str], deployed: u64) -> ComponentRecord {
     ComponentRecord {
@@ -147,4 +147,56 @@ fn components_of_the_old_layout_are_read_then_dropped() {
         store.component("sha256:old").unwrap().as_deref(),
         Some(&b"old!"[..])
     );
+}
+
+#[test]
+fn repin_is_fenced_on_the_history_it_was_checked_against() {
+    use weft_core::RuntimeStatus;
+    use weft_store::{InstanceFilter, OpError};
+    let (_dir, store) = fresh();
+    one(&store, create("a", "e1", 10)).unwrap();
+    let rec = run_turn(&store, "a", 3, RuntimeStatus::Running);
+    let repin = |history_len: u32, from: &str| Op::Repin {
+        instance: id("a"),
+        execution: exec("e1"),
+        history_len,
+        from: from.into(),
+        to: "sha256:new".into(),
+    };
+    // Checked against an older history, or another digest: refused, unchanged.
+    assert!(matches!(
+        one(&store, repin(rec.history_len - 1, "sha256:abc")),
+        Err(OpError::Stale { .. })
+    ));
+    assert!(matches!(
+        one(&store, repin(rec.history_len, "sha256:other")),
+        Err(OpError::Stale { .. })
+    ));
+    assert_eq!(store.instance(&id("a")).unwrap().unwrap(), rec);
+    // As checked: only the component changes, and listing by it finds it.
+    one(&store, repin(rec.history_len, "sha256:abc")).unwrap();
+    let moved = store.instance(&id("a")).unwrap().unwrap();
+    assert_eq!(moved.component, "sha256:new");
+    assert_eq!(
+        InstanceRecord {
+            component: rec.component.clone(),
+            ..moved.clone()
+        },
+        rec
+    );
+    let on = |digest: &str| {
+        let filter = InstanceFilter {
+            component: Some(digest.into()),
+            ..Default::default()
+        };
+        store.list_instances(&filter, 10, None).unwrap().0.len()
+    };
+    assert_eq!((on("sha256:new"), on("sha256:abc")), (1, 0));
+    // A finished instance is not moved.
+    run_turn(&store, "a", 1, RuntimeStatus::Completed);
+    let done = store.instance(&id("a")).unwrap().unwrap();
+    assert!(matches!(
+        one(&store, repin(done.history_len, "sha256:new")),
+        Err(OpError::Gone(RuntimeStatus::Completed))
+    ));
 }

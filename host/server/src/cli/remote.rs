@@ -302,6 +302,9 @@ pub struct InstancesArgs {
     /// Only IDs starting with this.
     #[arg(long)]
     instance_id_prefix: Option<String>,
+    /// Only instances running on this component version (sha256:…).
+    #[arg(long)]
+    component_digest: Option<String>,
     /// Include inputs.
     #[arg(long, default_value_t = false, action = clap::ArgAction::Set)]
     show_input: bool,
@@ -325,6 +328,9 @@ pub fn get_instances(a: InstancesArgs) -> anyhow::Result<ExitCode> {
     }
     if let Some(p) = &a.instance_id_prefix {
         q.push(("instanceIdPrefix", p.clone()));
+    }
+    if let Some(d) = &a.component_digest {
+        q.push(("componentDigest", d.clone()));
     }
     let mut req = a.remote.get("instances", &q);
     if let Some(t) = &a.continuation_token {

@@ -124,6 +124,7 @@ impl Params {
             created_to: self.time("createdTimeTo")?,
             statuses: self.statuses()?,
             id_prefix: self.get("instanceIdPrefix").map(str::to_owned),
+            component: self.get("componentDigest").map(str::to_owned),
         })
     }
 

@@ -250,3 +250,54 @@ fn limits_that_do_not_parse_stop_serve_with_the_setting_named() {
         "a refused start creates no store"
     );
 }
+
+/// Activities see exactly the environment variables the operator grants
+/// (`--activity-env`); orchestrators see none.
+#[test]
+fn activities_see_only_the_granted_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::builder(dir.path(), &components(dir.path()))
+        .args(&[
+            "--activity-env",
+            "GREETING=hello from the operator",
+            "--activity-env",
+            "PASSED_THROUGH",
+        ])
+        .env("PASSED_THROUGH", "from the host process")
+        .env("NOT_GRANTED", "secret")
+        .start();
+    let api = server.api();
+    for (var, expected) in [
+        ("GREETING", Value::from("hello from the operator")),
+        ("PASSED_THROUGH", Value::from("from the host process")),
+        ("NOT_GRANTED", Value::Null),
+        ("PATH", Value::Null),
+    ] {
+        let id = api.start_ok("EnvBothWays", None, &serde_json::to_string(var).unwrap());
+        let out = api.wait_output(&id, MARGIN);
+        assert_eq!(out["activity"], expected, "{var}");
+        assert_eq!(
+            out["orchestrator"],
+            Value::Null,
+            "{var}: orchestrators see no environment"
+        );
+    }
+    // A name that is not one, or a pass-through of an unset variable, stops serve.
+    for (arg, words) in [
+        ("1BAD=x", "not an environment variable name"),
+        ("SURELY_UNSET_HERE", "not set"),
+    ] {
+        let out = std::process::Command::new(paths::weft_bin())
+            .args(["serve", "--store"])
+            .arg(dir.path().join("other.redb"))
+            .args(["--listen", "127.0.0.1:1", "--activity-env", arg])
+            .env_remove("SURELY_UNSET_HERE")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && stderr.contains(words),
+            "{arg}: {stderr}"
+        );
+    }
+}

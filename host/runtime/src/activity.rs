@@ -1,8 +1,8 @@
 //! Activities: real work with ordinary WASI.
 //!
 //! Each call gets a fresh instance (no state leaks between calls) with stdio
-//! logged and no preopened directories or environment yet; capability
-//! configuration (directories, environment, outbound HTTP) comes with.
+//! logged, and only what the operator grants: preopened directories
+//! and environment variables. Outbound HTTP is not linked yet.
 
 use crate::bindings::weft::durable::{orchestration, types};
 use crate::orchestration::from_wit_failure;
@@ -14,11 +14,15 @@ use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 pub struct ActivityCapabilities {
     /// Host directories preopened for activities: (host path, path the guest sees).
     pub dirs: Vec<(std::path::PathBuf, String)>,
+    /// Environment variables activities see: (name, value). Nothing of the
+    /// host's own environment is passed unless named here.
+    pub env: Vec<(String, String)>,
 }
 
 impl ActivityCapabilities {
     /// Builds the WASI context of one activity call: the configured directories
-    /// (read-write), stdout and stderr to the log, nothing else.
+    /// (read-write) and environment variables, stdout and stderr to the log,
+    /// nothing else.
     pub(crate) fn wasi(
         &self,
         stdout: crate::det_wasi::GuestLog,
@@ -28,6 +32,9 @@ impl ActivityCapabilities {
         b.stdout(stdout).stderr(stderr);
         for (host, guest) in &self.dirs {
             b.preopened_dir(host, guest, wasmtime_wasi::FsPerms::ReadWrite)?;
+        }
+        for (name, value) in &self.env {
+            b.env(name, value);
         }
         Ok(b.build())
     }

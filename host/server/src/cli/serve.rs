@@ -41,6 +41,10 @@ pub struct ServeArgs {
     /// GUEST defaults to HOST). Orchestrators never get directories.
     #[arg(long = "activity-dir", value_name = "HOST[:GUEST]")]
     activity_dirs: Vec<String>,
+    /// An environment variable activities see, as NAME=VALUE, or NAME to pass
+    /// this process's value (repeatable). Orchestrators never see any.
+    #[arg(long = "activity-env", value_name = "NAME[=VALUE]", value_parser = parse_env)]
+    activity_env: Vec<(String, String)>,
     /// CPU time one orchestrator turn may use for new work (e.g. 1s, 500ms);
     /// an orchestrator past it fails with weft.CpuLimitExceeded.
     #[arg(long, default_value = "1s", value_parser = units::parse_duration)]
@@ -82,6 +86,29 @@ fn parse_memory(text: &str) -> Result<u64, String> {
 
 fn parse_component_size(text: &str) -> Result<u64, String> {
     units::parse_size(text, 1 << 30)
+}
+
+/// `NAME=VALUE`, or `NAME` for this process's value (which must be set).
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    let (name, value) = match text.split_once('=') {
+        Some((n, v)) => (n, Some(v.to_owned())),
+        None => (text, None),
+    };
+    let valid = !name.is_empty()
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit());
+    if !valid {
+        return Err(format!(
+            "'{name}' is not an environment variable name (letters, digits and _, not starting with a digit)"
+        ));
+    }
+    let value = match value {
+        Some(v) => v,
+        None => std::env::var(name).map_err(|_| {
+            format!("{name} is not set in this process's environment; give a value as {name}=VALUE")
+        })?,
+    };
+    Ok((name.to_owned(), value))
 }
 
 fn parse_positive(text: &str) -> Result<usize, String> {
@@ -137,6 +164,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
             );
             config.activities.dirs.push((host.into(), guest.to_owned()));
         }
+        config.activities.env = a.activity_env.clone();
         let metrics = crate::metrics::install()?;
         let weft = Weft::open(config).await?;
         // Held until the server stops: dropping it ends the watch.

@@ -17,6 +17,8 @@
 //! | `SpinActivity` | activity | loops forever |
 //! | `HogActivity` | activity | allocates without end |
 //! | `Echo` | activity | returns its input |
+//! | `ReadEnv` | activity | returns environment variable `input` (or null) |
+//! | `EnvBothWays` | orchestrator | reads `input` from the environment itself, and through `ReadEnv` |
 
 use serde_json::{Value, json};
 use std::hint::black_box;
@@ -110,6 +112,16 @@ fn hog_activity(_input: Value) -> Result<Value, Failure> {
     allocate_forever()
 }
 
+fn read_env(name: String) -> Result<Option<String>, Failure> {
+    Ok(std::env::var(name).ok())
+}
+
+fn env_both_ways(ctx: &OrchestrationContext, name: String) -> Result<Value, Failure> {
+    let own = std::env::var(&name).ok();
+    let activity: Option<String> = ctx.call_activity("ReadEnv", &name)?;
+    Ok(json!({ "orchestrator": own, "activity": activity }))
+}
+
 fn echo(input: Value) -> Result<Value, Failure> {
     Ok(input)
 }
@@ -124,10 +136,12 @@ weft_sdk::export_component! {
         "SpinLater" => spin_later,
         "CallsSpinning" => calls_spinning,
         "CallsHogging" => calls_hogging,
+        "EnvBothWays" => env_both_ways,
     },
     activities: {
         "SpinActivity" => spin_activity,
         "HogActivity" => hog_activity,
         "Echo" => echo,
+        "ReadEnv" => read_env,
     },
 }

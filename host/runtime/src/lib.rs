@@ -31,4 +31,3 @@ pub use activity::{ActivityCapabilities, ActivityError};
 pub use component::{ComponentInfo, LoadError, LoadedComponent, Runtime, digest_of};
 pub use guest::{Guest, TurnError, TurnRequest, TurnResult};
 pub use limits::{LimitExceeded, Limits, error_types, format_bytes, format_duration};
-pub use sandbox::TICK;

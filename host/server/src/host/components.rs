@@ -58,6 +58,16 @@ impl Weft {
     /// names it exports; the same bytes again change nothing.
     pub async fn deploy(&self, bytes: Vec<u8>) -> Result<Deployed, DeployError> {
         let component = self.runtime().load(&bytes).await?;
+        self.register(component, bytes).await
+    }
+
+    /// Stores an already compiled component and makes it current (the second
+    /// half of [`Weft::deploy`]).
+    pub(super) async fn register(
+        &self,
+        component: Arc<LoadedComponent>,
+        bytes: Vec<u8>,
+    ) -> Result<Deployed, DeployError> {
         let info = component.info.clone();
         let record = ComponentRecord {
             digest: info.digest.clone(),
@@ -224,7 +234,7 @@ impl Weft {
 }
 
 /// Runs a store read or write off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(super) async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, weft_store::StoreError> + Send + 'static,
 ) -> Result<T, ClientError> {
     tokio::task::spawn_blocking(f)

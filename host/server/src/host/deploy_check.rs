@@ -13,6 +13,7 @@
 //! against (`Op::Repin`), while no turn of the instance runs; an instance that
 //! moved on in the meantime stays where it is and is reported so.
 
+use super::components::blocking;
 use super::errors::{ClientError, DeployError};
 use super::weft::Weft;
 use serde::Serialize;
@@ -103,7 +104,7 @@ impl Weft {
         let digest = component.info.digest.clone();
         let mut migrated = None;
         if migrate {
-            self.deploy(bytes).await?;
+            self.register(component.clone(), bytes).await?;
             let mut n = 0;
             for (hub, record, verdict) in &mut checked {
                 if verdict.result != "compatible" || record.component == digest {
@@ -152,11 +153,9 @@ impl Weft {
             migrated: None,
         };
         let (root, h, id) = (self.root().clone(), hub.clone(), record.instance_id.clone());
-        let history = tokio::task::spawn_blocking(move || root.hub(&h)?.history(&id)).await;
-        let history = match history {
-            Ok(Ok(h)) => h,
-            Ok(Err(e)) => return failed(verdict, format!("cannot read its history: {e}")),
-            Err(e) => return failed(verdict, e.to_string()),
+        let history = match blocking(move || root.hub(&h)?.history(&id)).await {
+            Ok(h) => h,
+            Err(e) => return failed(verdict, format!("cannot read its history: {e}")),
         };
         let result = loop {
             let (guest, rx) = Guest::start(
@@ -194,7 +193,7 @@ impl Weft {
     /// Every unfinished instance of every task hub.
     pub(super) async fn unfinished(&self) -> Result<Vec<(Hub, InstanceRecord)>, ClientError> {
         let root = self.root().clone();
-        tokio::task::spawn_blocking(move || {
+        blocking(move || {
             let filter = InstanceFilter {
                 statuses: vec![
                     RuntimeStatus::Pending,
@@ -216,11 +215,9 @@ impl Weft {
                     }
                 }
             }
-            Ok::<_, weft_store::StoreError>(out)
+            Ok(out)
         })
         .await
-        .map_err(|e| ClientError::Internal(e.to_string()))?
-        .map_err(ClientError::from)
     }
 
     /// Moves one checked instance onto `digest` through its hub's dispatcher.

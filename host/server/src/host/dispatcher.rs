@@ -427,10 +427,7 @@ impl Shared {
                         self.max_history
                     ),
                 );
-                tracing::warn!(%instance, "{}", failure.message);
-                metrics::counter!("weft_limits_hit_total", "kind" => failure.error_type.clone())
-                    .increment(1);
-                self.commit_failure_status(record, failure, now).await
+                self.fail_on_limit(instance, record, failure, now).await
             }
             Ok(out) => self.commit_turn(record, seqs, out, guest, now).await,
             Err(TurnError::Nondeterminism(d)) => {
@@ -441,12 +438,7 @@ impl Shared {
                 self.commit_failure_status(record, failure, now).await
             }
             Err(TurnError::Limit(failure)) => {
-                metrics::counter!("weft_limits_hit_total", "kind" => failure.error_type.clone())
-                    .increment(1);
-                // Not recorded in history: the limit depends on configuration and
-                // timing, not on what the history holds (see weft_runtime::sandbox).
-                tracing::warn!(%instance, error_type = %failure.error_type, "{}", failure.message);
-                self.commit_failure_status(record, failure, now).await
+                self.fail_on_limit(instance, record, failure, now).await
             }
             Err(TurnError::Busy(msg)) => {
                 tracing::warn!(%instance, "{msg}; the turn runs again shortly");
@@ -542,6 +534,22 @@ impl Shared {
         } else {
             AfterTurn::retry()
         }
+    }
+
+    /// A turn ran into a limit: logged, counted, and the instance marked
+    /// Failed. Not recorded in history: the limit depends on configuration and
+    /// timing, not on what the history holds (see weft_runtime::sandbox).
+    async fn fail_on_limit(
+        self: &Arc<Self>,
+        instance: &InstanceId,
+        record: InstanceRecord,
+        failure: Failure,
+        now: Timestamp,
+    ) -> AfterTurn {
+        tracing::warn!(%instance, error_type = %failure.error_type, "{}", failure.message);
+        metrics::counter!("weft_limits_hit_total", "kind" => failure.error_type.clone())
+            .increment(1);
+        self.commit_failure_status(record, failure, now).await
     }
 
     /// Marks the instance Failed without touching its history or inbox.

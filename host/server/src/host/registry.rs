@@ -91,14 +91,6 @@ impl Registry {
         self.by_digest.remove(digest);
     }
 
-    /// True when `digest` is current for some name.
-    pub fn is_current(&self, digest: &str) -> bool {
-        self.orchestrators
-            .values()
-            .chain(self.activities.values())
-            .any(|d| d == digest)
-    }
-
     /// The names `digest` is current for: (orchestrators, activities).
     pub fn current_names(&self, digest: &str) -> (Vec<String>, Vec<String>) {
         let pick = |m: &HashMap<String, String>| {

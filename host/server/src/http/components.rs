@@ -11,9 +11,6 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-/// Default for the largest component body accepted (`serve --max-component-size`).
-pub const DEFAULT_MAX_COMPONENT: usize = 64 << 20;
-
 /// `POST …/components` with the component's bytes (`Content-Type:
 /// application/wasm`): 201 when new, 200 when the same bytes were deployed
 /// before, 400 naming what is wrong otherwise (nothing changes then).

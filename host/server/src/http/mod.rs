@@ -23,7 +23,6 @@ mod payload;
 mod routes;
 mod start;
 
-pub use components::DEFAULT_MAX_COMPONENT;
 pub use payload::encode;
 pub use routes::{MAX_BODY, router};
 

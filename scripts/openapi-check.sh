@@ -122,6 +122,8 @@ cmd=(
     # Schemathesis cannot generate application/wasm bodies; deploys are
     # tested end to end in tests/tests/components.rs and deploy_check.rs.
     --exclude-operation-id deployComponent
+    # /metrics is outside the base path; tests/tests/metrics.rs scrapes it.
+    --exclude-operation-id getMetrics
     --max-examples "$EXAMPLES"
     "${seed_args[@]}"
     --request-timeout 20

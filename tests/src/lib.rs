@@ -23,3 +23,4 @@ pub mod paths;
 pub mod poll;
 pub mod server;
 pub mod store;
+pub mod target;

@@ -219,7 +219,8 @@ fn serve_everywhere(
 #[test]
 fn listening_beyond_loopback_needs_a_key() {
     let dir = tempfile::tempdir().unwrap();
-    for env in [&[][..], &[("WEFT_API_KEY", "")][..]] {
+    {
+        let env: &[(&str, &str)] = &[];
         let (status, err) = serve_everywhere(dir.path(), env);
         assert!(!status.success(), "started without a key ({env:?}): {err}");
         assert!(
@@ -232,6 +233,21 @@ fn listening_beyond_loopback_needs_a_key() {
             "no store was created"
         );
     }
+
+    // A key that is blank after trimming is no key at all: refused at start,
+    // whatever the address.
+    for blank in ["", "   ", "\t"] {
+        let (status, err) = serve_everywhere(dir.path(), &[("WEFT_API_KEY", blank)]);
+        assert!(
+            !status.success(),
+            "started with a blank key {blank:?}: {err}"
+        );
+        assert!(
+            err.contains("API key is empty") && err.contains("--api-key"),
+            "the refusal should say why: {err}"
+        );
+    }
+    assert!(!dir.path().join("weft.redb").exists());
 
     // With a key (here from WEFT_API_KEY) it serves; reach it through 127.0.0.1.
     let comps = paths::component_set(&dir.path().join("c"), &["hello-sequence.wasm"]);
@@ -246,5 +262,41 @@ fn listening_beyond_loopback_needs_a_key() {
     assert_eq!(
         api.wait_output(&id, DEADLINE),
         json!(["Hello Tokyo!", "Hello Seattle!", "Hello London!"])
+    );
+}
+
+/// The `Authorization` scheme is case-insensitive; whitespace is not a key.
+#[test]
+fn bearer_in_any_case_and_no_whitespace_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let comps = paths::component_set(&dir.path().join("c"), &["hello-sequence.wasm"]);
+    let server = Server::builder(dir.path(), &comps)
+        .args(&["--api-key", "  s3cret  "])
+        .start();
+    let api = server.api();
+    for scheme in ["Bearer", "bearer", "BEARER", "bEaReR"] {
+        let r = call(&api, "GET", "instances", |b| {
+            b.header("authorization", format!("{scheme} s3cret"))
+        });
+        assert_eq!(r.status, 200, "{scheme}: {}", r.body);
+    }
+    // The key was trimmed at start: the padded form is the same key.
+    call(&api, "GET", "instances?code=s3cret", |b| b).expect(200);
+    call(&api, "GET", "instances?code=+s3cret+", |b| b).expect(200);
+    for wrong in [
+        "instances?code=+",
+        "instances?code=%20%20",
+        "instances?code=",
+    ] {
+        let r = call(&api, "GET", wrong, |b| b);
+        assert_eq!(r.status, 401, "{wrong}: {}", r.body);
+    }
+    let r = call(&api, "GET", "instances", |b| {
+        b.header("authorization", "Basic s3cret")
+    });
+    assert_eq!(
+        r.status, 401,
+        "another scheme is not a bearer key: {}",
+        r.body
     );
 }

@@ -100,6 +100,16 @@ fn invalid_instance_ids_are_400_naming_the_rule() {
         let r = api.status(id);
         assert_eq!(r.status, 400, "status of an ID with {rule}: {}", r.body);
     }
+    // '.' and '..' would be normalised out of every URL the server returns for
+    // them: refused at start. (Sent raw: an HTTP client normalises them too.)
+    for id in [".", ".."] {
+        let (status, body) = raw_post(&server, &format!("orchestrators/HelloSequence/{id}"));
+        assert_eq!(status, 400, "starting {id:?}: {body}");
+        assert!(
+            body.contains("must not be") && body.contains("path steps"),
+            "{body}"
+        );
+    }
     // The boundary: 256 characters is fine, counted in characters, not bytes.
     let longest = "y".repeat(256);
     api.start_ok("HelloSequence", Some(&longest), "");
@@ -111,6 +121,24 @@ fn invalid_instance_ids_are_400_naming_the_rule() {
     r.expect(400);
     assert!(r.error().contains("257 characters"), "{}", r.error());
     assert_store_holds(&mut server, &[&longest, &accents]);
+}
+
+/// Sends `POST {BASE}/{path}` exactly as written (no URL normalisation).
+fn raw_post(server: &Server, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let endpoint = server.endpoint();
+    let authority = endpoint.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(authority).unwrap();
+    write!(
+        s,
+        "POST /runtime/webhooks/durabletask/{path} HTTP/1.1\r\nhost: {authority}\r\n\
+         content-length: 0\r\nconnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).unwrap();
+    let status = reply[9..12].parse().unwrap();
+    (status, reply)
 }
 
 #[test]

@@ -109,3 +109,35 @@ fn metrics_scrape_counts_what_the_host_did() {
         );
     }
 }
+
+/// Events an instance received but never waited for are dropped when it
+/// finishes: each is logged with its instance and name, and counted.
+#[test]
+fn events_dropped_at_completion_are_logged_and_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let components =
+        paths::component_set(&dir.path().join("components"), &["human-interaction.wasm"]);
+    let server = Server::start(dir.path(), &components);
+    let api = server.api();
+    let id = api.start_ok("Approval", Some("order-7"), r#"{"timeoutSeconds": 600}"#);
+    api.wait_approval_waiting(&id);
+    api.raise(&id, "Unrelated", "1").expect(202);
+    api.raise(&id, "Unrelated", "2").expect(202);
+    api.raise(&id, "Approval", "true").expect(202);
+    api.wait_output(&id, Duration::from_secs(30));
+    let scrape = api.get_url(&format!("{}/metrics", server.endpoint()));
+    let dropped = sample(&scrape.body, "weft_events_dropped_total");
+    assert_eq!(dropped, Some(2.0), "{}", scrape.body);
+    let log = server.log();
+    let lines: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("event dropped"))
+        .collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| l.contains("order-7") && l.contains("Unrelated")),
+        "{lines:?}"
+    );
+}

@@ -225,7 +225,7 @@ fn limits_that_do_not_parse_stop_serve_with_the_setting_named() {
         ("--activity-timeout", "5", "not a duration"),
         ("--orchestrator-memory", "8GiB", "4GiB"),
         ("--activity-memory", "lots", "not a size"),
-        ("--max-tasks-per-turn", "0", "0"),
+        ("--max-tasks-per-turn", "0", "not a positive whole number"),
         (
             "--max-history-events",
             "lots",

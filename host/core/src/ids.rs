@@ -24,6 +24,11 @@ pub enum InstanceIdError {
         "instance ID must not contain {0:?}: '/', '\\', '#', '?' and control characters are not allowed"
     )]
     ForbiddenChar(char),
+    #[error(
+        "instance ID must not be {0:?}: URLs treat '.' and '..' as path steps, so clients would \
+         normalise its management URLs away; choose another ID"
+    )]
+    DotSegment(String),
 }
 
 impl InstanceId {
@@ -50,6 +55,17 @@ impl InstanceId {
             return Err(InstanceIdError::ForbiddenChar(c));
         }
         Ok(InstanceId(id))
+    }
+
+    /// Validates the ID of a new instance: [`InstanceId::new`]'s rules, and
+    /// not `.` or `..`, which clients' URL handling removes. (Stored IDs are
+    /// read with `new`, so instances created before this rule stay readable.)
+    pub fn for_new_instance(id: impl Into<String>) -> Result<InstanceId, InstanceIdError> {
+        let id = InstanceId::new(id)?;
+        if id.0 == "." || id.0 == ".." {
+            return Err(InstanceIdError::DotSegment(id.0));
+        }
+        Ok(id)
     }
 
     /// A fresh random ID: 32 lowercase hex digits, as Durable Functions generates.

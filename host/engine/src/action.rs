@@ -38,4 +38,7 @@ pub struct TurnOutput {
     /// The custom status after this turn.
     pub custom_status: Option<Json>,
     pub outcome: TurnOutcome,
+    /// When the execution ended this turn: the names of the events it received
+    /// but never waited for (they are dropped with it).
+    pub unconsumed_events: Vec<String>,
 }

@@ -54,7 +54,8 @@ pub struct Replay {
     early: HashMap<ScheduleId, (u64, Outcome)>,
     resolutions: u64,
     waiters: HashMap<String, VecDeque<TaskHandle>>,
-    buffered: HashMap<String, VecDeque<Json>>,
+    /// Arrived events no wait has taken yet, by key: (name as sent, payload).
+    buffered: HashMap<String, VecDeque<(String, Json)>>,
 
     actions: Vec<Action>,
     custom_status: Option<Json>,
@@ -218,7 +219,7 @@ impl Replay {
         let key = event_key(name);
         let handle = self.push_task(TaskKind::Event { name: key.clone() });
         match self.buffered.get_mut(&key).and_then(VecDeque::pop_front) {
-            Some(input) => self.resolve(handle, Outcome::Completed(input)),
+            Some((_, input)) => self.resolve(handle, Outcome::Completed(input)),
             None => self.waiters.entry(key).or_default().push_back(handle),
         }
         Ok(handle)
@@ -345,6 +346,19 @@ impl Replay {
                 ));
             }
         }
+        let unconsumed_events = match outcome {
+            TurnOutcome::Waiting => Vec::new(),
+            _ => {
+                let mut names: Vec<String> = self
+                    .buffered
+                    .values()
+                    .flatten()
+                    .map(|(name, _)| name.clone())
+                    .collect();
+                names.sort();
+                names
+            }
+        };
         let new_events = self.history[self.committed..].to_vec();
         self.committed = self.history.len();
         Ok(TurnOutput {
@@ -352,6 +366,7 @@ impl Replay {
             actions: std::mem::take(&mut self.actions),
             custom_status: self.custom_status.clone(),
             outcome,
+            unconsumed_events,
         })
     }
 
@@ -507,7 +522,11 @@ impl Replay {
                 let waiter = self.waiters.get_mut(&key).and_then(VecDeque::pop_front);
                 match waiter {
                     Some(h) => self.resolve(h, Outcome::Completed(input)),
-                    None => self.buffered.entry(key).or_default().push_back(input),
+                    None => self
+                        .buffered
+                        .entry(key)
+                        .or_default()
+                        .push_back((name, input)),
                 }
             }
             _ => {}

@@ -1,8 +1,9 @@
 //! Activities: real work with ordinary WASI.
 //!
 //! Each call gets a fresh instance (no state leaks between calls) with stdio
-//! logged, and only what the operator grants: preopened directories
-//! and environment variables. Outbound HTTP is not linked yet.
+//! logged, and only what the operator grants: preopened directories,
+//! environment variables, and outbound HTTP to allow-listed hosts
+//! ([`crate::egress`]).
 
 use crate::bindings::weft::durable::{orchestration, types};
 use crate::orchestration::from_wit_failure;
@@ -17,9 +18,25 @@ pub struct ActivityCapabilities {
     /// Environment variables activities see: (name, value). Nothing of the
     /// host's own environment is passed unless named here.
     pub env: Vec<(String, String)>,
+    /// Hosts activities may send HTTP requests to (`wasi:http`); none by default.
+    pub allow_http: Vec<crate::egress::AllowedHost>,
 }
 
 impl ActivityCapabilities {
+    /// Adds `more` to these grants; a variable named in both takes `more`'s value.
+    pub fn add(&mut self, more: &ActivityCapabilities) {
+        self.dirs.extend(more.dirs.iter().cloned());
+        for (name, value) in &more.env {
+            self.env.retain(|(n, _)| n != name);
+            self.env.push((name.clone(), value.clone()));
+        }
+        for host in &more.allow_http {
+            if !self.allow_http.contains(host) {
+                self.allow_http.push(host.clone());
+            }
+        }
+    }
+
     /// Builds the WASI context of one activity call: the configured directories
     /// (read-write) and environment variables, stdout and stderr to the log,
     /// nothing else.
@@ -44,6 +61,7 @@ impl ActivityCapabilities {
 pub struct ActState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
+    pub(crate) http: crate::egress::HttpState,
     pub(crate) cpu: crate::sandbox::CpuMeter,
     pub(crate) memory: crate::sandbox::MemLimiter,
 }
@@ -54,6 +72,12 @@ impl WasiView for ActState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for ActState {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        self.http.view(&mut self.table)
     }
 }
 

@@ -4,8 +4,9 @@ use crate::activity::{ActState, ActivityCapabilities, ActivityError, failure};
 use crate::bindings::{Component as Bindings, ComponentPre};
 use crate::det_wasi::GuestLog;
 use crate::forbidden;
-use crate::limits::{Limits, error_types, format_duration};
+use crate::limits::{error_types, format_duration};
 use crate::orchestration::OrchState;
+use crate::policy::{ActivityPolicy, Policy};
 use crate::sandbox::{CpuMeter, MemLimiter, stack_overflow};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
@@ -57,8 +58,7 @@ pub struct Runtime {
     orchestrators: Linker<OrchState>,
     activities: Linker<ActState>,
     cache_dir: Option<PathBuf>,
-    capabilities: Arc<ActivityCapabilities>,
-    limits: Arc<Limits>,
+    policy: Arc<Policy>,
 }
 
 /// How long listing a component's names at deploy may take.
@@ -68,8 +68,7 @@ const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct LoadedComponent {
     pub info: ComponentInfo,
     engine: Engine,
-    capabilities: Arc<ActivityCapabilities>,
-    limits: Arc<Limits>,
+    policy: Arc<Policy>,
     orch_pre: ComponentPre<OrchState>,
     act_pre: ComponentPre<ActState>,
 }
@@ -77,22 +76,23 @@ pub struct LoadedComponent {
 impl Runtime {
     /// `cache_dir` keeps compiled machine code so a restart does not recompile.
     /// `slots` bounds the component instances alive at once (see [`crate::config`]).
-    /// `capabilities` is what activities get (orchestrators get none);
-    /// `limits` bound every orchestrator turn and activity call.
+    /// `policy` bounds every orchestrator turn and activity call and says what
+    /// activities may reach (orchestrators get none of it).
     pub fn new(
         cache_dir: Option<PathBuf>,
         slots: u32,
-        capabilities: ActivityCapabilities,
-        limits: Limits,
+        policy: Policy,
     ) -> wasmtime::Result<Runtime> {
-        let engine = crate::config::engine(slots, &limits)?;
+        let engine = crate::config::engine(slots, policy.largest_memory())?;
         crate::sandbox::spawn_ticker(&engine);
         let mut orchestrators = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut orchestrators)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut orchestrators)?;
         forbidden::install(&mut orchestrators)?;
         Bindings::add_to_linker::<_, HasSelf<OrchState>>(&mut orchestrators, |s| s)?;
         let mut activities = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut activities)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut activities)?;
         Bindings::add_to_linker::<_, HasSelf<ActState>>(&mut activities, |s| s)?;
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)?;
@@ -102,8 +102,7 @@ impl Runtime {
             orchestrators,
             activities,
             cache_dir,
-            capabilities: Arc::new(capabilities),
-            limits: Arc::new(limits),
+            policy: Arc::new(policy),
         })
     }
 
@@ -117,7 +116,7 @@ impl Runtime {
             .map(|(name, _)| name.to_owned())
             .collect();
         let link = |e: wasmtime::Error| LoadError::Link(format!("{e:#}"));
-        // Imports outside weft:durable and WASI 0.2 (say wasi:http) make the
+        // Imports outside weft:durable, WASI 0.2 and wasi:http make the
         // component unloadable here, with the linker's message naming the import.
         // (`define_unknown_imports_as_traps` is not used: it matches names exactly
         // and would shadow WASI's semver matching of 0.2.x imports.)
@@ -138,8 +137,7 @@ impl Runtime {
                 size: bytes.len(),
             },
             engine: self.engine.clone(),
-            capabilities: self.capabilities.clone(),
-            limits: self.limits.clone(),
+            policy: self.policy.clone(),
             orch_pre,
             act_pre,
         };
@@ -197,11 +195,12 @@ impl Runtime {
 }
 
 impl LoadedComponent {
-    /// A store for one activity call; `granted` adds the configured capabilities
-    /// (listing a component's names at deploy gets none).
+    /// A store for one activity call under `policy`; `granted` gives it the
+    /// policy's capabilities (listing a component's names at deploy gets none).
     fn activity_store(
         &self,
         name: &str,
+        policy: &ActivityPolicy,
         granted: bool,
     ) -> wasmtime::Result<(Store<ActState>, GuestLog)> {
         let log = |stream| {
@@ -212,19 +211,17 @@ impl LoadedComponent {
             )
         };
         let stderr = log("stderr");
-        let caps = if granted {
-            (*self.capabilities).clone()
-        } else {
-            ActivityCapabilities::default()
-        };
+        let none = ActivityCapabilities::default();
+        let caps = if granted { &policy.capabilities } else { &none };
         let wasi = caps.wasi(log("stdout"), stderr.clone())?;
         let mut store = Store::new(
             &self.engine,
             ActState {
                 wasi,
                 table: ResourceTable::new(),
+                http: crate::egress::HttpState::new(caps.allow_http.clone()),
                 cpu: CpuMeter::unlimited(),
-                memory: MemLimiter::new(self.limits.activity_memory),
+                memory: MemLimiter::new(policy.memory),
             },
         );
         store.limiter(|s| &mut s.memory);
@@ -240,7 +237,8 @@ impl LoadedComponent {
     }
 
     async fn describe(&self) -> wasmtime::Result<(Vec<String>, Vec<String>)> {
-        let (mut store, _) = self.activity_store("describe", false)?;
+        let policy = self.policy.activity("");
+        let (mut store, _) = self.activity_store("describe", &policy, false)?;
         let inst = self.act_pre.instantiate_async(&mut store).await?;
         let orchestrators = inst
             .weft_durable_orchestrators()
@@ -261,13 +259,14 @@ impl LoadedComponent {
         name: &str,
         input: &Json,
     ) -> Result<Result<Json, Failure>, ActivityError> {
+        let policy = self.policy.activity(name);
         let (mut store, stderr) =
-            self.activity_store(name, true)
+            self.activity_store(name, &policy, true)
                 .map_err(|e| ActivityError::Instantiate {
                     name: name.to_owned(),
                     reason: format!("cannot grant the configured capabilities: {e:#}"),
                 })?;
-        let timeout = self.limits.activity_timeout;
+        let timeout = policy.timeout.value;
         let who = format!("activity '{name}'");
         let call = async {
             let inst = self
@@ -281,29 +280,23 @@ impl LoadedComponent {
                 .map_err(Stage::Run)
         };
         let result = match tokio::time::timeout(timeout, call).await {
-            Err(_) => {
-                return Ok(Err(Failure::new(
-                    error_types::ACTIVITY_TIMEOUT,
-                    format!(
-                        "{who} ran longer than its timeout of {}; make it finish sooner, or raise --activity-timeout",
-                        format_duration(timeout)
-                    ),
-                )));
-            }
-            Ok(r) => r,
-        };
-        let trap = match result {
-            Ok(Ok(text)) => {
-                return Ok(Json::parse(&text).map_err(|e| {
-                    Failure::new(
-                        "weft.InvalidOutput",
-                        format!("activity '{name}' returned text that is not JSON: {e}"),
-                    )
-                }));
-            }
-            Ok(Err(f)) => return Ok(Err(failure(f))),
-            Err(Stage::Instantiate(e)) => {
-                if let Some(f) = store.data().memory.exceeded(&who, "--activity-memory") {
+            Err(_) => Err(Failure::new(
+                error_types::ACTIVITY_TIMEOUT,
+                format!(
+                    "{who} ran longer than its timeout of {}; make it finish sooner, or raise {}",
+                    format_duration(timeout),
+                    policy.timeout.name
+                ),
+            )),
+            Ok(Ok(Ok(text))) => Json::parse(&text).map_err(|e| {
+                Failure::new(
+                    "weft.InvalidOutput",
+                    format!("activity '{name}' returned text that is not JSON: {e}"),
+                )
+            }),
+            Ok(Ok(Err(f))) => Err(failure(f)),
+            Ok(Err(Stage::Instantiate(e))) => {
+                if let Some(f) = store.data().memory.exceeded(&who) {
                     return Ok(Err(f));
                 }
                 if e.downcast_ref::<wasmtime::PoolConcurrencyLimitError>()
@@ -318,24 +311,33 @@ impl LoadedComponent {
                     reason: format!("{e:#}"),
                 });
             }
-            Err(Stage::Run(trap)) => trap,
+            Ok(Err(Stage::Run(trap))) => {
+                let limit = store
+                    .data()
+                    .memory
+                    .exceeded(&who)
+                    .or_else(|| stack_overflow(&trap, &who));
+                Err(limit.unwrap_or_else(|| {
+                    Failure::new(
+                        "weft.ActivityTrapped",
+                        crate::guest::describe_trap(&trap, &stderr.tail()),
+                    )
+                }))
+            }
         };
-        let limit = store
-            .data()
-            .memory
-            .exceeded(&who, "--activity-memory")
-            .or_else(|| stack_overflow(&trap, &who));
-        Ok(Err(limit.unwrap_or_else(|| {
-            Failure::new(
-                "weft.ActivityTrapped",
-                crate::guest::describe_trap(&trap, &stderr.tail()),
-            )
-        })))
+        // A refused request explains a failure the guest could only see as an
+        // error code: say which request and which setting allows it.
+        Ok(result.map_err(|mut f| {
+            if let Some(why) = store.data().http.egress.refusal(&who) {
+                f.message = format!("{}; {why}", f.message);
+            }
+            f
+        }))
     }
 
-    /// The limits this component runs under.
-    pub fn limits(&self) -> &Limits {
-        &self.limits
+    /// The policy this component runs under.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     pub(crate) fn orchestrator_pre(&self) -> &ComponentPre<OrchState> {

@@ -1,6 +1,5 @@
 //! The engine configuration.
 
-use crate::limits::Limits;
 use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAllocationConfig};
 
 /// Builds the engine every component runs on.
@@ -18,14 +17,11 @@ use wasmtime::{Config, Enabled, Engine, InstanceAllocationStrategy, PoolingAlloc
 /// Epoch interruption is compiled in: it is how [`crate::sandbox`] meters CPU
 /// and makes a running guest yield. Each memory slot is as large as the
 /// largest memory limit (at least 1 GiB); the limits themselves are enforced
-/// per store by the resource limiter.
-pub fn engine(slots: u32, limits: &Limits) -> wasmtime::Result<Engine> {
+/// per store by the resource limiter. `largest_memory` is the largest limit
+/// any guest runs under.
+pub fn engine(slots: u32, largest_memory: u64) -> wasmtime::Result<Engine> {
     let mut config = Config::new();
-    let slot_bytes = limits
-        .orchestrator_memory
-        .max(limits.activity_memory)
-        .max(1 << 30)
-        .next_multiple_of(64 << 10);
+    let slot_bytes = largest_memory.max(1 << 30).next_multiple_of(64 << 10);
     let slots = slots.max(16);
     let mut pool = PoolingAllocationConfig::new();
     pool.total_component_instances(slots)

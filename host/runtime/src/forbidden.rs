@@ -34,6 +34,11 @@ const ENTRY_POINTS: &[(&str, &str, &str)] = &[
         "resolve-addresses",
         "DNS lookups",
     ),
+    (
+        "wasi:http/outgoing-handler@0.2.12",
+        "handle",
+        "outbound HTTP",
+    ),
 ];
 
 /// The error an orchestrator gets for reaching outside the sandbox.

@@ -121,7 +121,7 @@ fn limit_failure(err: &wasmtime::Error, state: &OrchState, who: &str) -> Option<
     }
     state
         .memory
-        .exceeded(who, "--orchestrator-memory")
+        .exceeded(who)
         .or_else(|| stack_overflow(err, who))
 }
 
@@ -147,7 +147,7 @@ async fn run(
             return;
         }
     };
-    let limits = component.limits().clone();
+    let limits = component.policy().orchestrator(&start.name);
     let who = format!("orchestrator '{}' of instance '{instance}'", start.name);
     let clock = OrchestrationClock::default();
     let replaying = Arc::new(AtomicBool::new(true));
@@ -156,6 +156,7 @@ async fn run(
     let state = OrchState {
         wasi: orchestrator_wasi(&start.execution_id.0, &clock, stdout, stderr.clone()),
         table: ResourceTable::new(),
+        http: crate::egress::HttpState::new(Vec::new()),
         replay,
         clock,
         replaying,
@@ -164,10 +165,10 @@ async fn run(
         turns,
         evicted: false,
         stderr,
-        cpu: CpuMeter::orchestrator(limits.orchestrator_turn, recorded_episodes),
-        memory: MemLimiter::new(limits.orchestrator_memory),
+        cpu: CpuMeter::orchestrator(limits.turn, recorded_episodes),
+        memory: MemLimiter::new(limits.memory),
         tasks_this_turn: 0,
-        max_tasks: limits.max_tasks_per_turn,
+        max_tasks: limits.max_tasks,
     };
     let mut store = Store::new(component.engine(), state);
     store.limiter(|s| &mut s.memory);

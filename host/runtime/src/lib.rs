@@ -9,9 +9,11 @@
 //!   driven one turn at a time over a channel.
 //! - [`det_wasi`] and [`forbidden`]: the deterministic WASI orchestrators see;
 //!   files and sockets trap with an error that says to use an activity.
-//! - [`activity`]: activities run with ordinary, configured WASI.
+//! - [`activity`]: activities run with ordinary, configured WASI;
+//!   [`egress`] is their outbound HTTP, limited to an allow-list.
 //! - [`limits`] and [`sandbox`]: CPU, memory, stack and task limits, and how
-//!   each stops a guest with a failure that names it.
+//!   each stops a guest with a failure that names it; [`policy`]
+//!   resolves them, and what activities may reach, for each name.
 //!
 //! Nothing here knows about storage or HTTP: the server gives a turn its
 //! history and messages and commits what the turn returns.
@@ -21,13 +23,19 @@ mod bindings;
 mod component;
 mod config;
 mod det_wasi;
+mod egress;
 mod forbidden;
 mod guest;
 mod limits;
 mod orchestration;
+mod policy;
 mod sandbox;
 
 pub use activity::{ActivityCapabilities, ActivityError};
 pub use component::{ComponentInfo, LoadError, LoadedComponent, Runtime, digest_of};
+pub use egress::AllowedHost;
 pub use guest::{Guest, TurnError, TurnRequest, TurnResult};
 pub use limits::{LimitExceeded, Limits, error_types, format_bytes, format_duration};
+pub use policy::{
+    ActivityOverride, ActivityPolicy, OrchestratorLimits, OrchestratorOverride, Policy, Setting,
+};

@@ -76,22 +76,29 @@ pub fn format_duration(d: Duration) -> String {
 pub enum LimitExceeded {
     #[error(
         "ran for more than {} of CPU time in one turn without waiting (the orchestrator turn limit); \
-         move long computations into an activity, or raise --orchestrator-turn-limit",
+         move long computations into an activity, or raise {setting}",
         format_duration(*limit)
     )]
-    Cpu { limit: Duration },
+    Cpu {
+        limit: Duration,
+        setting: &'static str,
+    },
     #[error(
         "replaying its recorded history took more than {} of CPU time ({} per recorded episode, the \
          orchestrator turn limit); the code no longer does what its history recorded in that time: raise \
-         --orchestrator-turn-limit",
+         {setting}",
         format_duration(*budget), format_duration(*limit)
     )]
-    ReplayCpu { limit: Duration, budget: Duration },
+    ReplayCpu {
+        limit: Duration,
+        budget: Duration,
+        setting: &'static str,
+    },
     #[error(
         "scheduled more than {limit} tasks (activities, timers, event waits) in one turn; wait on some of \
-         them before scheduling more, or raise --max-tasks-per-turn"
+         them before scheduling more, or raise {setting}"
     )]
-    Tasks { limit: u32 },
+    Tasks { limit: u32, setting: &'static str },
 }
 
 impl LimitExceeded {

@@ -24,6 +24,10 @@ use weft_engine::{EngineError, Outcome, Replay, TurnOutcome};
 pub struct OrchState {
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
+    /// `wasi:http` is linked so a component whose activities use it loads, but
+    /// its entry point traps for orchestrators ([`crate::forbidden`]) and the
+    /// allow-list is empty.
+    pub(crate) http: crate::egress::HttpState,
     pub(crate) replay: Replay,
     pub(crate) clock: OrchestrationClock,
     pub(crate) replaying: Arc<AtomicBool>,
@@ -38,7 +42,7 @@ pub struct OrchState {
     pub(crate) memory: MemLimiter,
     /// Tasks the code scheduled in this turn's new work, and the most it may.
     pub(crate) tasks_this_turn: u32,
-    pub(crate) max_tasks: u32,
+    pub(crate) max_tasks: crate::policy::Setting<u32>,
 }
 
 impl OrchState {
@@ -63,9 +67,10 @@ impl OrchState {
             return Ok(());
         }
         self.tasks_this_turn += 1;
-        if self.tasks_this_turn > self.max_tasks {
+        if self.tasks_this_turn > self.max_tasks.value {
             return Err(wasmtime::Error::new(LimitExceeded::Tasks {
-                limit: self.max_tasks,
+                limit: self.max_tasks.value,
+                setting: self.max_tasks.name,
             }));
         }
         Ok(())
@@ -86,6 +91,12 @@ impl WasiView for OrchState {
             ctx: &mut self.wasi,
             table: &mut self.table,
         }
+    }
+}
+
+impl wasmtime_wasi_http::WasiHttpView for OrchState {
+    fn http(&mut self) -> wasmtime_wasi_http::WasiHttpCtxView<'_> {
+        self.http.view(&mut self.table)
     }
 }
 

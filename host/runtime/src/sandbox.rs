@@ -24,6 +24,7 @@
 //! memory limit it is.
 
 use crate::limits::{LimitExceeded, error_types, format_bytes};
+use crate::policy::Setting;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
@@ -66,17 +67,19 @@ pub(crate) struct CpuMeter {
     used_replay: Duration,
     /// Budget for the new work of one turn; `None`: only yield (activities,
     /// which have a wall-clock timeout instead).
-    turn_limit: Option<Duration>,
+    turn_limit: Option<Setting<Duration>>,
     replay_budget: Duration,
 }
 
 impl CpuMeter {
     /// An orchestrator's meter: `turn_limit` for each turn's new work, one turn
     /// limit per recorded episode for replay.
-    pub fn orchestrator(turn_limit: Duration, recorded_episodes: usize) -> CpuMeter {
+    pub fn orchestrator(turn_limit: Setting<Duration>, recorded_episodes: usize) -> CpuMeter {
         let mut m = CpuMeter::unlimited();
         m.turn_limit = Some(turn_limit);
-        m.replay_budget = turn_limit.saturating_mul(recorded_episodes.max(1) as u32);
+        m.replay_budget = turn_limit
+            .value
+            .saturating_mul(recorded_episodes.max(1) as u32);
         m
     }
 
@@ -107,19 +110,24 @@ impl CpuMeter {
         if ran < TICK / 2 {
             return Ok(UpdateDeadline::Continue(1));
         }
-        if let Some(limit) = self.turn_limit {
+        if let Some(Setting {
+            value: limit,
+            name: setting,
+        }) = self.turn_limit
+        {
             if replaying {
                 self.used_replay += ran;
                 if self.used_replay > self.replay_budget {
                     return Err(LimitExceeded::ReplayCpu {
                         limit,
                         budget: self.replay_budget,
+                        setting,
                     });
                 }
             } else {
                 self.used_new += ran;
                 if self.used_new > limit {
-                    return Err(LimitExceeded::Cpu { limit });
+                    return Err(LimitExceeded::Cpu { limit, setting });
                 }
             }
         }
@@ -137,6 +145,7 @@ impl CpuMeter {
 /// Caps the linear memory of one store (all its memories together).
 pub(crate) struct MemLimiter {
     cap: u64,
+    setting: &'static str,
     total: u64,
     pending: u64,
     /// Bytes the store would have had when a growth was refused.
@@ -153,9 +162,10 @@ fn format_mib(bytes: u64) -> String {
 const MAX_TABLE_ELEMENTS: usize = 100_000;
 
 impl MemLimiter {
-    pub fn new(cap: u64) -> MemLimiter {
+    pub fn new(cap: Setting<u64>) -> MemLimiter {
         MemLimiter {
-            cap,
+            cap: cap.value,
+            setting: cap.name,
             total: 0,
             pending: 0,
             refused_at: None,
@@ -163,7 +173,8 @@ impl MemLimiter {
     }
 
     /// The failure to report when a guest stopped after the limit refused it memory.
-    pub fn exceeded(&self, who: &str, setting: &str) -> Option<weft_core::Failure> {
+    pub fn exceeded(&self, who: &str) -> Option<weft_core::Failure> {
+        let setting = self.setting;
         let wanted = self.refused_at?;
         Some(weft_core::Failure::new(
             error_types::MEMORY,

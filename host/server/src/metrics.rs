@@ -19,6 +19,7 @@
 //! | `weft_activity_runs_total` | counter | `activity`, `outcome` (`completed`, `failed`) |
 //! | `weft_activity_seconds` | histogram | `activity` |
 //! | `weft_limits_hit_total` | counter | `kind` (the failure's error type) |
+//! | `weft_events_dropped_total` | counter | (events raised to an instance that then completed or was terminated without waiting for them) |
 //! | `weft_hot_guests` | gauge | `task_hub` |
 //! | `weft_inbox_pending` | gauge | `task_hub` |
 //! | `weft_timers_pending` | gauge | `task_hub` |

@@ -28,7 +28,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the host: store, dispatcher and HTTP API.
-    Serve(serve::ServeArgs),
+    Serve(Box<serve::ServeArgs>),
     /// Start a new orchestration instance.
     StartNew(remote::StartNewArgs),
     /// Show an instance's status.
@@ -67,7 +67,7 @@ enum Command {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Serve(a) => serve::run(a),
+        Command::Serve(a) => serve::run(*a),
         Command::StartNew(a) => remote::start_new(a),
         Command::GetRuntimeStatus(a) => remote::get_runtime_status(a),
         Command::GetHistory(a) => remote::get_history(a),

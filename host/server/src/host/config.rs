@@ -22,10 +22,9 @@ pub struct HostConfig {
     pub max_turns: usize,
     /// The task hub used when a request names none.
     pub default_hub: String,
-    /// What activities may reach.
-    pub activities: weft_runtime::ActivityCapabilities,
-    /// What one orchestrator turn or activity call may use.
-    pub limits: weft_runtime::Limits,
+    /// What each orchestrator turn or activity call may use, and what
+    /// activities may reach: defaults and overrides by name.
+    pub policy: weft_runtime::Policy,
     /// Most events one execution's history may hold.
     pub max_history: usize,
 }
@@ -40,8 +39,7 @@ impl HostConfig {
             max_activities: 256,
             max_turns: 512,
             default_hub: "default".to_owned(),
-            activities: Default::default(),
-            limits: Default::default(),
+            policy: Default::default(),
             max_history: DEFAULT_MAX_HISTORY,
         }
     }

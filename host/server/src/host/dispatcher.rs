@@ -391,7 +391,18 @@ impl Shared {
         if record.status.is_terminal() || record.status == RuntimeStatus::Suspended {
             // Held in the inbox: a resume (or a rewind of a failed instance) reads
             // them back. Messages for a completed or terminated instance stay
-            // there until it is purged.
+            // there until it is purged; no code will see its events, so each is
+            // logged and counted as dropped, as Durable Functions does.
+            if matches!(
+                record.status,
+                RuntimeStatus::Completed | RuntimeStatus::Terminated
+            ) {
+                let names = messages.iter().filter_map(|(_, m)| match &m.event.kind {
+                    EventKind::EventRaised { name, .. } => Some(name.as_str()),
+                    _ => None,
+                });
+                dropped_events(instance, record.status, names);
+            }
             return AfterTurn::done(None, Some(record));
         }
         let mut seqs = Vec::with_capacity(messages.len());
@@ -529,6 +540,8 @@ impl Shared {
             .commit(&old, &record, consumed, out.new_events, &out.actions)
             .await
         {
+            let names = out.unconsumed_events.iter().map(String::as_str);
+            dropped_events(&record.instance_id, record.status, names);
             finished(&record);
             AfterTurn::done(if keep_guest { guest } else { None }, Some(record))
         } else {
@@ -578,6 +591,23 @@ impl Shared {
     pub fn registry_snapshot(&self) -> (Vec<String>, Vec<String>) {
         let r = self.registry.read().expect("registry lock");
         (r.orchestrator_names(), r.activity_names())
+    }
+}
+
+/// Events an instance received (each answered 202) that no code will see,
+/// because the instance finished first: logged and counted, as Durable
+/// Functions logs them.
+fn dropped_events<'a>(
+    instance: &InstanceId,
+    status: RuntimeStatus,
+    names: impl Iterator<Item = &'a str>,
+) {
+    for name in names {
+        tracing::warn!(
+            %instance, event = %name, ?status,
+            "event dropped: the instance finished without waiting for it"
+        );
+        metrics::counter!("weft_events_dropped_total").increment(1);
     }
 }
 

@@ -137,7 +137,7 @@ impl TaskHub {
         digest: Option<&str>,
     ) -> Result<InstanceId, ClientError> {
         let id = match id {
-            Some(s) => InstanceId::new(s)?,
+            Some(s) => InstanceId::for_new_instance(s)?,
             None => InstanceId::generate(),
         };
         let component = self.weft.component_for_start(name, digest).await?;

@@ -47,8 +47,7 @@ impl Weft {
         let runtime = Runtime::new(
             Some(config.cache_dir()),
             config.instance_slots(),
-            config.activities.clone(),
-            config.limits.clone(),
+            config.policy.clone(),
         )
         .map_err(|e| anyhow::anyhow!("cannot start Wasm runtime: {e:#}"))?;
         let weft = Weft {
@@ -236,9 +235,9 @@ impl Weft {
         v
     }
 
-    /// The limits every guest runs under.
+    /// The default limits guests run under.
     pub fn limits(&self) -> &weft_runtime::Limits {
-        &self.inner.config.limits
+        &self.inner.config.policy.limits
     }
 
     pub(super) fn root(&self) -> &Arc<Store> {

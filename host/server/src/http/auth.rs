@@ -13,16 +13,20 @@ pub async fn require_key(State(st): State<ApiState>, req: Request, next: Next) -
     let Some(key) = st.api_key.as_deref() else {
         return next.run(req).await;
     };
+    // The scheme is case-insensitive (RFC 9110 §11.1): `bearer KEY` works too.
     let bearer = req
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| v.trim_start().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, key)| key.trim());
+    // Keys are trimmed at start (and may not be blank), so trimming here makes
+    // `code=+KEY` the key but never lets whitespace alone match.
     let code = req.uri().query().and_then(|q| {
         q.split('&')
             .find_map(|kv| kv.strip_prefix("code="))
-            .map(super::params::decode)
+            .map(|c| super::params::decode(c).trim().to_owned())
     });
     let given = bearer.map(str::to_owned).or(code);
     match given {

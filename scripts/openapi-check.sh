@@ -124,6 +124,8 @@ cmd=(
     --exclude-operation-id deployComponent
     # /metrics is outside the base path; tests/tests/metrics.rs scrapes it.
     --exclude-operation-id getMetrics
+    --exclude-operation-id getHealth
+    --exclude-operation-id getReady
     --max-examples "$EXAMPLES"
     "${seed_args[@]}"
     --request-timeout 20

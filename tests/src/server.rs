@@ -30,6 +30,8 @@ pub struct Server {
     child: Option<Child>,
     /// How many times the process was started.
     starts: u32,
+    /// The soft `RLIMIT_NOFILE` the process starts with (hard limit unchanged).
+    soft_fd_limit: Option<u64>,
 }
 
 /// A port that was free a moment ago.
@@ -64,6 +66,7 @@ impl Server {
             port: 0,
             child: None,
             starts: 0,
+            soft_fd_limit: None,
         })
     }
 
@@ -155,6 +158,26 @@ impl Server {
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("clone log handle"))
             .stderr(log);
+        if let Some(soft) = self.soft_fd_limit {
+            use std::os::unix::process::CommandExt;
+            // SAFETY: between fork and exec only async-signal-safe calls are made.
+            unsafe {
+                cmd.pre_exec(move || {
+                    let mut lim = libc::rlimit {
+                        rlim_cur: 0,
+                        rlim_max: 0,
+                    };
+                    if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    lim.rlim_cur = soft.min(lim.rlim_max);
+                    if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+                        return Err(std::io::Error::last_os_error());
+                    }
+                    Ok(())
+                });
+            }
+        }
         let child = cmd.spawn().expect("spawn weft serve");
         self.child = Some(child);
 
@@ -258,6 +281,20 @@ impl Builder {
     /// still connects through 127.0.0.1.
     pub fn listen_ip(mut self, ip: &str) -> Builder {
         self.0.listen_ip = ip.to_owned();
+        self
+    }
+
+    /// The store file (default `weft.redb` in the test's directory), e.g. on
+    /// a small file system the test fills.
+    pub fn store(mut self, path: &Path) -> Builder {
+        self.0.store = path.to_path_buf();
+        self
+    }
+
+    /// Starts the process with this soft limit on open descriptors (its hard
+    /// limit stays what it is).
+    pub fn soft_fd_limit(mut self, soft: u64) -> Builder {
+        self.0.soft_fd_limit = Some(soft);
         self
     }
 

@@ -20,6 +20,7 @@
 //! | `weft_activity_seconds` | histogram | `activity` |
 //! | `weft_limits_hit_total` | counter | `kind` (the failure's error type) |
 //! | `weft_events_dropped_total` | counter | (events raised to an instance that then completed or was terminated without waiting for them) |
+//! | `weft_connections_refused_total` | counter | (connections past --max-connections, answered 503) |
 //! | `weft_hot_guests` | gauge | `task_hub` |
 //! | `weft_inbox_pending` | gauge | `task_hub` |
 //! | `weft_timers_pending` | gauge | `task_hub` |

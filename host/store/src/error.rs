@@ -139,13 +139,59 @@ pub enum StoreError {
     /// The task hub was deleted after this handle was made; nothing was written.
     #[error("task hub '{0}' was deleted; nothing more is written through this handle")]
     HubDeleted(String),
+    /// Storage is failing (see [`Fault`]); nothing was written. The host
+    /// reopens the file and retries by itself; try again shortly.
+    #[error("storage is unavailable: {0}; the host retries by itself, try again shortly")]
+    Unavailable(Fault),
+}
+
+/// Why storage is failing: what a `503` and the log say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Fault {
+    /// The file system holding the store has no space left.
+    DiskFull,
+    /// Another I/O error on the store file (the text says which).
+    Io(String),
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Fault::DiskFull => f.write_str("the disk holding the store is full; free some space"),
+            Fault::Io(e) => write!(f, "an I/O error on the store file ({e})"),
+        }
+    }
+}
+
+/// The fault a redb error is, if it is one a reopen may heal.
+fn fault_of(e: &redb::Error) -> Option<Fault> {
+    match e {
+        redb::Error::Io(io) => Some(io_fault(io)),
+        redb::Error::PreviousIo => Some(Fault::Io(
+            "an earlier write failed and the file must be reopened".into(),
+        )),
+        redb::Error::DatabaseClosed => Some(Fault::Io("the file is closed".into())),
+        _ => None,
+    }
+}
+
+fn io_fault(io: &std::io::Error) -> Fault {
+    // ENOSPC and EDQUOT: no space for this writer.
+    if io.kind() == std::io::ErrorKind::StorageFull
+        || io.kind() == std::io::ErrorKind::QuotaExceeded
+        || matches!(io.raw_os_error(), Some(28) | Some(122))
+    {
+        Fault::DiskFull
+    } else {
+        Fault::Io(io.to_string())
+    }
 }
 
 impl StoreError {
     /// How this failure should be handled.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::InUse { .. } => ErrorKind::Retryable,
+            StoreError::InUse { .. } | StoreError::Unavailable(_) => ErrorKind::Retryable,
             StoreError::BadContinuation(_) => ErrorKind::Caller,
             StoreError::Open { .. }
             | StoreError::Storage { .. }
@@ -153,6 +199,18 @@ impl StoreError {
             | StoreError::Corrupt { .. }
             | StoreError::WriterStopped
             | StoreError::HubDeleted(_) => ErrorKind::Permanent,
+        }
+    }
+
+    /// The storage fault behind this error, when a reopen of the file (once
+    /// space is free or the device works again) may heal it.
+    pub fn fault(&self) -> Option<Fault> {
+        match self {
+            StoreError::Unavailable(f) => Some(f.clone()),
+            StoreError::Storage { source, .. } | StoreError::Open { source, .. } => {
+                fault_of(source)
+            }
+            _ => None,
         }
     }
 

@@ -21,7 +21,7 @@ impl Store {
     /// with a warning.
     pub fn hubs(&self) -> Result<Vec<Hub>, StoreError> {
         const DURING: &str = "listing task hubs";
-        let txn = self.db().begin_read().during(DURING)?;
+        let txn = self.db()?.begin_read().during(DURING)?;
         let mut hubs = BTreeSet::new();
         for table in txn.list_tables().during(DURING)? {
             if table.name().starts_with(crate::registry::FILE_TABLES) {
@@ -45,7 +45,7 @@ impl Store {
     /// handles of a deleted hub do.
     pub fn delete_hub(&self, hub: &Hub) -> Result<bool, StoreError> {
         const DURING: &str = "deleting a task hub";
-        let mut txn = self.db().begin_write().during(DURING)?;
+        let mut txn = self.db()?.begin_write().during(DURING)?;
         txn.set_durability(redb::Durability::Immediate)
             .during(DURING)?;
         let tables: Vec<redb::UntypedTableHandle> = txn

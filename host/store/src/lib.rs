@@ -22,7 +22,8 @@
 //!   the current digest per name), which no task hub owns.
 //! - `codec.rs`, `wire.rs`: the versioned on-disk value format
 //!   (`docs/history-format.md`).
-//! - `writer.rs`: the group-commit thread.
+//! - `writer.rs`: the group-commit thread, which also heals storage faults;
+//!   `file.rs`: the open file, reopened after a fault.
 //! - `error.rs`: [`OpError`] (business outcome of one op) and [`StoreError`]
 //!   (storage failure).
 
@@ -31,6 +32,7 @@
 mod apply;
 mod codec;
 mod error;
+mod file;
 mod hub;
 mod hubs;
 mod layout;
@@ -45,7 +47,7 @@ mod wire;
 mod writer;
 
 pub use apply::OpResult;
-pub use error::{ErrorKind, OpError, StoreError};
+pub use error::{ErrorKind, Fault, OpError, StoreError};
 pub use hub::{Hub, InvalidHubName};
 pub use ops::{Op, OpOutcome, TurnWrite};
 pub use records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};

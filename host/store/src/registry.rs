@@ -118,7 +118,7 @@ fn write_txn(
     during: &'static str,
 ) -> impl Fn(&Store) -> Result<redb::WriteTransaction, StoreError> {
     move |store| {
-        let mut txn = store.db().begin_write().during(during)?;
+        let mut txn = store.db()?.begin_write().during(during)?;
         txn.set_durability(redb::Durability::Immediate)
             .during(during)?;
         Ok(txn)

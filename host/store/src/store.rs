@@ -12,12 +12,13 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use redb::{Database, DatabaseError, Durability, ReadableDatabase, ReadableTableMetadata};
+use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata};
 use weft_core::{HistoryEvent, InstanceId, Message, ScheduleId, Timestamp};
 
 use crate::apply::{OpResult, Sequences, apply};
 use crate::codec;
-use crate::error::{During, StoreError};
+use crate::error::{During, Fault, StoreError};
+use crate::file::DbFile;
 use crate::hub::Hub;
 use crate::layout::ensure_layout;
 use crate::ops::Op;
@@ -29,7 +30,7 @@ use crate::tables::{TableNames, WriteTables, read_table};
 ///
 /// `Store` is `Send + Sync`; share it as `Arc<Store>`.
 pub struct Store {
-    db: Arc<Database>,
+    db: Arc<DbFile>,
     /// Deletions per hub, shared by every handle on this file. A handle made
     /// before its hub was deleted must not write (it would recreate the hub).
     generations: Arc<Mutex<HashMap<Hub, u64>>>,
@@ -40,6 +41,11 @@ pub struct Store {
     commits: AtomicU64,
     ops: AtomicU64,
 }
+
+/// Room a recovery probe needs: writing resumes after a fault only once this
+/// much can be written, so a nearly full disk does not flap between ready
+/// and failing.
+const PROBE_BYTES: usize = 1 << 20;
 
 /// An inbox: messages with their sequence numbers, oldest first.
 pub type Inbox = Vec<(u64, Message)>;
@@ -58,28 +64,20 @@ impl Store {
     /// [`Hub::DEFAULT`] task hub. Creates missing tables and records the format
     /// version; refuses a file written in a newer format.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
-        let db = Database::create(path).map_err(|e| match e {
-            DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
-                path: path.to_owned(),
-            },
-            e => StoreError::Open {
-                path: path.to_owned(),
-                source: Arc::new(e.into()),
-            },
-        })?;
+        let db = DbFile::open(path)?;
         Store::open_hub(Arc::new(db), Arc::default(), Hub::default_hub())
     }
 
     /// The hub `hub` over an open database: creates its tables and checks (or
     /// upgrades) their layout version.
     fn open_hub(
-        db: Arc<Database>,
+        db: Arc<DbFile>,
         generations: Arc<Mutex<HashMap<Hub, u64>>>,
         hub: Hub,
     ) -> Result<Store, StoreError> {
         const DURING: &str = "initialising the store";
         let names = TableNames::new(&hub);
-        let txn = db.begin_write().during(DURING)?;
+        let txn = db.get()?.begin_write().during(DURING)?;
         {
             let mut tables = WriteTables::open(&txn, &names)?;
             ensure_layout(&mut tables, &hub)?;
@@ -138,7 +136,7 @@ impl Store {
         }
         let count = ops.len() as u64;
         let mut txn = self
-            .db
+            .db()?
             .begin_write()
             .during("starting a write transaction")?;
         txn.set_durability(Durability::Immediate)
@@ -288,15 +286,50 @@ impl Store {
     }
 
     pub(crate) fn read(&self) -> Result<redb::ReadTransaction, StoreError> {
-        self.db.begin_read().during("starting a read transaction")
+        self.db()?
+            .begin_read()
+            .during("starting a read transaction")
     }
 
     pub(crate) fn names(&self) -> &TableNames {
         &self.names
     }
 
-    pub(crate) fn db(&self) -> &Database {
+    /// The open database, or why it is not open (after a fault).
+    pub(crate) fn db(&self) -> Result<Arc<Database>, StoreError> {
+        self.db.get()
+    }
+
+    pub(crate) fn file(&self) -> &DbFile {
         &self.db
+    }
+
+    /// Why writes to the file are failing, or `None` when the last write (or
+    /// probe) succeeded. Shared by every hub of the file: what `/readyz` says.
+    pub fn storage_fault(&self) -> Option<Fault> {
+        self.db.writable()
+    }
+
+    /// Learns whether writing works again after a fault: writes and fsyncs
+    /// [`PROBE_BYTES`] (so "works" means there is that much room, not just
+    /// room for one more small commit), then removes them.
+    pub(crate) fn probe(&self) -> Result<(), StoreError> {
+        const DURING: &str = "probing whether the store is writable";
+        const PROBE: redb::TableDefinition<&str, &[u8]> = redb::TableDefinition::new("weft!health");
+        let room = vec![0u8; PROBE_BYTES];
+        for value in [Some(room.as_slice()), None] {
+            let mut txn = self.db()?.begin_write().during(DURING)?;
+            txn.set_durability(Durability::Immediate).during(DURING)?;
+            {
+                let mut t = txn.open_table(PROBE).during(DURING)?;
+                match value {
+                    Some(v) => t.insert("probe", v).map(drop).during(DURING)?,
+                    None => t.remove("probe").map(drop).during(DURING)?,
+                }
+            }
+            txn.commit().during(DURING)?;
+        }
+        Ok(())
     }
 
     fn check_not_deleted(&self) -> Result<(), StoreError> {

@@ -10,15 +10,25 @@
 //!
 //! Requests travel over a std channel and replies over tokio oneshots, so the
 //! writer needs no runtime and callers need no blocking.
+//!
+//! Storage faults heal here. A batch that fails with an I/O error (a full
+//! disk) is answered `Unavailable`; the writer reopens the file at once (so
+//! reads work again where the file allows), marks it not writable, and until
+//! a retry succeeds answers every batch `Unavailable` without touching the
+//! disk. Retries back off from 100 ms to 5 s, each step logged once; with
+//! nothing queued the writer probes by itself. Callers retry on `Unavailable`
+//! (the dispatcher, activities and timers do), so everything acknowledged
+//! completes once space returns, without a restart.
 
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
 use crate::apply::OpResult;
-use crate::error::StoreError;
+use crate::error::{Fault, StoreError};
 use crate::ops::Op;
 use crate::store::Store;
 
@@ -55,9 +65,23 @@ impl Writer {
 }
 
 fn run(store: &Store, rx: mpsc::Receiver<Request>) {
-    while let Ok(first) = rx.recv() {
-        let mut batch = vec![first];
-        let mut count = batch[0].ops.len();
+    let mut faulted: Option<Backoff> = None;
+    loop {
+        // While storage is failing, wake at the next attempt even when nothing
+        // is asked, to probe whether writing works again.
+        let first = match &faulted {
+            None => match rx.recv() {
+                Ok(r) => Some(r),
+                Err(_) => return,
+            },
+            Some(b) => match rx.recv_timeout(b.until_next()) {
+                Ok(r) => Some(r),
+                Err(mpsc::RecvTimeoutError::Timeout) => None,
+                Err(mpsc::RecvTimeoutError::Disconnected) => return,
+            },
+        };
+        let mut batch: Vec<Request> = first.into_iter().collect();
+        let mut count: usize = batch.iter().map(|r| r.ops.len()).sum();
         while count < Writer::MAX_BATCH_OPS {
             match rx.try_recv() {
                 Ok(request) => {
@@ -67,40 +91,143 @@ fn run(store: &Store, rx: mpsc::Receiver<Request>) {
                 Err(_) => break,
             }
         }
-        let mut sizes = Vec::with_capacity(batch.len());
-        let mut ops = Vec::with_capacity(count);
-        let mut replies = Vec::with_capacity(batch.len());
-        for request in batch {
-            sizes.push(request.ops.len());
-            ops.extend(request.ops);
-            replies.push(request.reply);
-        }
-        let started = std::time::Instant::now();
-        match store.commit(ops) {
-            Ok(results) => {
-                // Names as in weft::metrics (the store only records them).
-                metrics::counter!("weft_commits_total").increment(1);
-                metrics::histogram!("weft_commit_seconds").record(started.elapsed().as_secs_f64());
-                metrics::histogram!("weft_commit_batch_ops").record(count as f64);
-                tracing::trace!(
-                    requests = replies.len(),
-                    ops = count,
-                    elapsed_us = started.elapsed().as_micros() as u64,
-                    "store batch committed"
-                );
-                let mut results = results.into_iter();
-                for (reply, size) in replies.into_iter().zip(sizes) {
-                    // A caller that stopped waiting just doesn't hear back; its ops are committed.
-                    let _ = reply.send(Ok(results.by_ref().take(size).collect()));
+        if let Some(b) = &mut faulted {
+            let due = b.due();
+            let probed = if due {
+                store.probe()
+            } else {
+                Err(StoreError::Unavailable(b.fault.clone()))
+            };
+            match probed {
+                Ok(()) => {
+                    tracing::info!(
+                        fault = %b.fault, after = ?b.since.elapsed(),
+                        "storage works again; writing resumes"
+                    );
+                    store.file().set_writable(None);
+                    faulted = None;
                 }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, requests = replies.len(), "store batch failed");
-                for reply in replies {
-                    let _ = reply.send(Err(e.clone()));
+                Err(e) => {
+                    // Answer at once, so callers wait too.
+                    let answer = StoreError::Unavailable(b.fault.clone());
+                    for request in batch {
+                        let _ = request.reply.send(Err(answer.clone()));
+                    }
+                    if due {
+                        b.fault = e.fault().unwrap_or_else(|| Fault::Io(e.to_string()));
+                        heal(store, b);
+                    }
+                    continue;
                 }
             }
         }
+        if batch.is_empty() {
+            continue;
+        }
+        if let Err(fault) = commit_batch(store, batch, count) {
+            let mut b = Backoff::new(fault);
+            heal(store, &mut b);
+            faulted = Some(b);
+        }
+    }
+}
+
+/// After a fault: reopen the file at once (so reads work again where it
+/// allows), mark it not writable, and schedule the next attempt.
+fn heal(store: &Store, b: &mut Backoff) {
+    if let Err(e) = store.file().reopen(&b.fault) {
+        tracing::debug!("store file not reopened yet: {e}");
+    }
+    store.file().set_writable(Some(b.fault.clone()));
+    b.step();
+}
+
+/// Commits one batch and answers its callers. `Err` when the failure was a
+/// storage fault (the callers heard `Unavailable`).
+fn commit_batch(store: &Store, batch: Vec<Request>, count: usize) -> Result<(), Fault> {
+    let mut sizes = Vec::with_capacity(batch.len());
+    let mut ops = Vec::with_capacity(count);
+    let mut replies = Vec::with_capacity(batch.len());
+    for request in batch {
+        sizes.push(request.ops.len());
+        ops.extend(request.ops);
+        replies.push(request.reply);
+    }
+    let started = std::time::Instant::now();
+    match store.commit(ops) {
+        Ok(results) => {
+            // Names as in weft::metrics (the store only records them).
+            metrics::counter!("weft_commits_total").increment(1);
+            metrics::histogram!("weft_commit_seconds").record(started.elapsed().as_secs_f64());
+            metrics::histogram!("weft_commit_batch_ops").record(count as f64);
+            tracing::trace!(
+                requests = replies.len(),
+                ops = count,
+                elapsed_us = started.elapsed().as_micros() as u64,
+                "store batch committed"
+            );
+            let mut results = results.into_iter();
+            for (reply, size) in replies.into_iter().zip(sizes) {
+                // A caller that stopped waiting just doesn't hear back; its ops are committed.
+                let _ = reply.send(Ok(results.by_ref().take(size).collect()));
+            }
+            Ok(())
+        }
+        Err(e) => {
+            let fault = e.fault();
+            let answer = match &fault {
+                Some(f) => StoreError::Unavailable(f.clone()),
+                None => {
+                    tracing::error!(error = %e, requests = replies.len(), "store batch failed");
+                    e
+                }
+            };
+            for reply in replies {
+                let _ = reply.send(Err(answer.clone()));
+            }
+            fault.map_or(Ok(()), Err)
+        }
+    }
+}
+
+/// Retrying after a storage fault: the first retry after 100 ms, then twice
+/// as long each time, up to 5 s. Each step is logged once.
+struct Backoff {
+    fault: Fault,
+    since: Instant,
+    delay: Duration,
+    next: Instant,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(100);
+    const MOST: Duration = Duration::from_secs(5);
+
+    fn new(fault: Fault) -> Backoff {
+        let now = Instant::now();
+        Backoff {
+            fault,
+            since: now,
+            delay: Duration::ZERO,
+            next: now,
+        }
+    }
+
+    fn step(&mut self) {
+        self.delay = (self.delay * 2).clamp(Backoff::FIRST, Backoff::MOST);
+        self.next = Instant::now() + self.delay;
+        tracing::warn!(
+            fault = %self.fault, retry_in = ?self.delay, failing_for = ?self.since.elapsed(),
+            "storage is failing; writes are refused (503) until it works again"
+        );
+    }
+
+    fn due(&self) -> bool {
+        Instant::now() >= self.next
+    }
+
+    fn until_next(&self) -> Duration {
+        self.next.saturating_duration_since(Instant::now())
     }
 }
 

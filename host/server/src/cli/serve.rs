@@ -2,7 +2,7 @@
 
 use crate::config::{LogFormat, Settings, file};
 use crate::host::Weft;
-use crate::http::{ApiState, router};
+use crate::http::{ApiState, listen, router};
 use clap::Args;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -35,6 +35,16 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
             .init(),
         LogFormat::Json => logs.json().with_current_span(false).init(),
     }
+    let fd_limit = listen::raise_fd_limit();
+    let mut connections = c.connections;
+    connections.max_connections = listen::fitting_cap(connections.max_connections, fd_limit);
+    if connections.max_connections < c.connections.max_connections {
+        tracing::warn!(
+            fd_limit,
+            max_connections = connections.max_connections,
+            "the descriptor limit is lower than --max-connections needs; serving fewer connections"
+        );
+    }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -51,18 +61,18 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
         let listener = tokio::net::TcpListener::bind(c.listen)
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", c.listen))?;
-        tracing::info!(addr = %listener.local_addr()?, store = %store.display(), "weft is serving");
-        axum::serve(
-            listener,
-            router(ApiState {
-                weft,
-                api_key: c.api_key,
-                max_component: c.max_component,
-                metrics: Some(metrics),
-            }),
-        )
-        .with_graceful_shutdown(shutdown())
-        .await?;
+        tracing::info!(
+            addr = %listener.local_addr()?, store = %store.display(),
+            max_connections = connections.max_connections, fd_limit,
+            "weft is serving"
+        );
+        let app = router(ApiState {
+            weft,
+            api_key: c.api_key,
+            max_component: c.max_component,
+            metrics: Some(metrics),
+        });
+        listen::serve(listener, app, connections, shutdown()).await;
         tracing::info!("weft stopped");
         Ok(ExitCode::SUCCESS)
     })

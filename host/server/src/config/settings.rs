@@ -12,6 +12,7 @@ use super::values::{
     ComponentSize, Count, DirGrant, EnvGrant, GuestMemory, HttpGrant, Limit, capabilities,
 };
 use crate::host::HostConfig;
+use crate::http::listen::ConnectionLimits;
 use anyhow::bail;
 use clap::Args;
 use serde::Deserialize;
@@ -93,6 +94,18 @@ pub struct Settings {
     /// Largest component `POST …/components` accepts, at most 1GiB [default: 64MiB].
     #[arg(long, env = "WEFT_MAX_COMPONENT_SIZE")]
     pub max_component_size: Option<ComponentSize>,
+    /// Most HTTP connections open at once; one more is answered 503 and closed
+    /// [default: 1024, or fewer if the descriptor limit is lower].
+    #[arg(long, env = "WEFT_MAX_CONNECTIONS")]
+    pub max_connections: Option<Count>,
+    /// How long a connection may take to send a request head, from opening
+    /// or from its previous response; also the keep-alive idle timeout
+    /// [default: 10s].
+    #[arg(long, env = "WEFT_HEADER_READ_TIMEOUT")]
+    pub header_read_timeout: Option<Limit>,
+    /// Longest pause while a request body is sent [default: 30s].
+    #[arg(long, env = "WEFT_BODY_READ_TIMEOUT")]
+    pub body_read_timeout: Option<Limit>,
     /// How log lines are written to stderr: text, or JSON lines [default: text].
     #[arg(long, value_enum, env = "WEFT_LOG_FORMAT")]
     pub log_format: Option<LogFormat>,
@@ -123,6 +136,7 @@ pub struct ServeConfig {
     pub watch: bool,
     pub max_component: usize,
     pub log_format: LogFormat,
+    pub connections: ConnectionLimits,
 }
 
 fn list<T: Clone>(high: &[T], low: &[T]) -> Vec<T> {
@@ -153,6 +167,9 @@ impl Settings {
             max_history_events: self.max_history_events.or(low.max_history_events),
             max_component_size: self.max_component_size.or(low.max_component_size),
             log_format: self.log_format.or(low.log_format),
+            max_connections: self.max_connections.or(low.max_connections),
+            header_read_timeout: self.header_read_timeout.or(low.header_read_timeout),
+            body_read_timeout: self.body_read_timeout.or(low.body_read_timeout),
             orchestrator: if self.orchestrator.is_empty() {
                 low.orchestrator
             } else {
@@ -244,6 +261,16 @@ impl Settings {
             watch: self.watch,
             max_component: self.max_component_size.map_or(64 << 20, |s| s.0) as usize,
             log_format: self.log_format.unwrap_or_default(),
+            connections: {
+                let d = ConnectionLimits::default();
+                ConnectionLimits {
+                    max_connections: self
+                        .max_connections
+                        .map_or(d.max_connections, |c| c.0 as usize),
+                    header_timeout: self.header_read_timeout.map_or(d.header_timeout, |l| l.0),
+                    body_timeout: self.body_read_timeout.map_or(d.body_timeout, |l| l.0),
+                }
+            },
         })
     }
 }

@@ -55,14 +55,24 @@ pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
             work.execution.clone(),
             HistoryEvent::new(Timestamp::now(), kind),
         );
-        match shared
-            .writer
-            .submit(Op::CompleteActivity {
-                queue_seq: seq,
-                message: message.clone(),
-            })
-            .await
-        {
+        // A storage fault is waited out: the result is committed once the
+        // store is writable again, with no restart.
+        let committed = loop {
+            let r = shared
+                .writer
+                .submit(Op::CompleteActivity {
+                    queue_seq: seq,
+                    message: message.clone(),
+                })
+                .await;
+            match r {
+                Err(e) if e.fault().is_some() && !shared.is_closed() => {
+                    super::storage::until_writable(&shared.store).await
+                }
+                other => break other,
+            }
+        };
+        match committed {
             Ok(Ok(OpOutcome::Delivered { inbox_seq })) => {
                 shared.deliver(work.instance, inbox_seq, message)
             }

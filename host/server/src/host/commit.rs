@@ -58,6 +58,11 @@ impl Shared {
                 tracing::warn!(%instance, "turn not committed: {other:?}; reloading the instance");
                 false
             }
+            Err(e) if e.fault().is_some() => {
+                // The writer logs the fault once per retry step.
+                tracing::debug!(%instance, "turn not committed: {e}; retrying when storage works");
+                false
+            }
             Err(e) => {
                 tracing::error!(%instance, "turn not committed: {e}; retrying");
                 false

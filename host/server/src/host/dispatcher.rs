@@ -324,10 +324,20 @@ impl Shared {
     }
 
     /// Puts the instance's stored inbox back into its pending list after a turn
-    /// that was not committed, after a short pause (a storage fault may pass).
+    /// that was not committed: after a short pause, and once storage is
+    /// writable again if a fault was the reason.
     async fn reload_inbox(&self, instance: &InstanceId) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-        match self.store.inbox(instance) {
+        let stored = loop {
+            super::storage::until_writable(&self.store).await;
+            match self.store.inbox(instance) {
+                Err(e) if e.fault().is_some() => {
+                    tokio::time::sleep(std::time::Duration::from_millis(200)).await
+                }
+                other => break other,
+            }
+        };
+        match stored {
             Ok(stored) => {
                 let mut slots = self.slots.lock().expect("slots lock");
                 let Some(slot) = slots.get_mut(instance) else {

@@ -19,6 +19,7 @@ mod errors;
 mod lru;
 mod registry;
 mod replay_check;
+mod storage;
 mod task_hub;
 mod timers;
 mod watch;

@@ -125,7 +125,12 @@ async fn fire(shared: Arc<Shared>, ready: Vec<TimerEntry>) {
             }
         }
         Err(e) => {
-            tracing::error!("timers not fired: {e}; retrying in 1 s");
+            if e.fault().is_some() {
+                // The writer logs the fault; fire once writing works again.
+                super::storage::until_writable(&shared.store).await;
+            } else {
+                tracing::error!("timers not fired: {e}; retrying in 1 s");
+            }
             tokio::time::sleep(Duration::from_secs(1)).await;
             for t in ready {
                 shared.timers.add(t);

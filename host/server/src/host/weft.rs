@@ -235,6 +235,12 @@ impl Weft {
         v
     }
 
+    /// Why the store cannot be written now (`None`: it can): what `/readyz`
+    /// reports. The file is shared by every task hub.
+    pub fn storage_fault(&self) -> Option<weft_store::Fault> {
+        self.inner.root.storage_fault()
+    }
+
     /// The default limits guests run under.
     pub fn limits(&self) -> &weft_runtime::Limits {
         &self.inner.config.policy.limits

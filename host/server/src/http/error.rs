@@ -36,6 +36,7 @@ impl From<ClientError> for ApiError {
             ClientError::Deploy(crate::host::DeployError::Load(_)) => StatusCode::BAD_REQUEST,
             ClientError::Deploy(_) => StatusCode::INTERNAL_SERVER_ERROR,
             ClientError::Gone { .. } => StatusCode::GONE,
+            ClientError::Store(e) if e.fault().is_some() => StatusCode::SERVICE_UNAVAILABLE,
             ClientError::Store(_) | ClientError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError {
@@ -45,12 +46,22 @@ impl From<ClientError> for ApiError {
     }
 }
 
+/// Seconds a client should wait before retrying a 503 (storage failing).
+pub const RETRY_AFTER_SECS: u64 = 2;
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (
+        let mut resp = (
             self.status,
             axum::Json(serde_json::json!({ "error": self.message })),
         )
-            .into_response()
+            .into_response();
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(RETRY_AFTER_SECS),
+            );
+        }
+        resp
     }
 }

@@ -17,6 +17,7 @@ mod error;
 mod history;
 mod hubs;
 mod instances;
+pub mod listen;
 mod operations;
 mod params;
 mod payload;

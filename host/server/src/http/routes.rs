@@ -78,11 +78,76 @@ pub fn router(state: ApiState) -> Router {
     }
     r.layer(axum::middleware::from_fn_with_state(
         state.clone(),
+        declared_size,
+    ))
+    .layer(axum::middleware::from_fn_with_state(
+        state.clone(),
         auth::require_key,
     ))
+    // Supervisors' probes need no key: they reveal only live or ready.
+    .route("/healthz", get(healthz))
+    .route("/readyz", get(readyz))
     .layer(DefaultBodyLimit::max(MAX_BODY))
     .layer(axum::middleware::map_response(json_errors))
     .with_state(state)
+}
+
+/// `GET /healthz`: the process is up and serving HTTP.
+async fn healthz() -> Response {
+    axum::Json(serde_json::json!({ "status": "live" })).into_response()
+}
+
+/// `GET /readyz`: 200 while the store can be written, else 503 naming why.
+async fn readyz(axum::extract::State(st): axum::extract::State<ApiState>) -> Response {
+    match st.weft.storage_fault() {
+        None => axum::Json(serde_json::json!({ "status": "ready" })).into_response(),
+        Some(fault) => ApiError {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            message: format!("storage is unavailable: {fault}"),
+        }
+        .into_response(),
+    }
+}
+
+/// The largest body `path` accepts: components have their own limit.
+fn body_limit(path: &str, st: &ApiState) -> usize {
+    if path.trim_end_matches('/') == format!("{BASE}/components") {
+        st.max_component
+    } else {
+        MAX_BODY
+    }
+}
+
+/// A body declared (`Content-Length`) larger than the route takes is refused
+/// with 413 before any of it is read. Every 413 closes the connection, so the
+/// rest of a body too large is never read either.
+async fn declared_size(
+    axum::extract::State(st): axum::extract::State<ApiState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let limit = body_limit(req.uri().path(), &st);
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    let mut resp = match declared {
+        Some(n) if n > limit as u64 => ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            message: format!(
+                "the request body is {n} bytes; this route takes at most {}",
+                weft_runtime::format_bytes(limit as u64)
+            ),
+        }
+        .into_response(),
+        _ => next.run(req).await,
+    };
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        resp.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
 }
 
 /// `GET /metrics`: Prometheus text format (behind the API key like every route).

@@ -4,6 +4,7 @@
 use crate::host::Status;
 use serde::Serialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// URL-encodes a path segment or query value (RFC 3986 unreserved kept).
 pub fn encode(s: &str) -> String {
@@ -105,15 +106,21 @@ pub struct StatusBody {
     pub name: String,
     pub instance_id: String,
     pub runtime_status: &'static str,
-    pub input: Value,
-    pub custom_status: Value,
-    pub output: Value,
+    pub input: Box<RawValue>,
+    pub custom_status: Box<RawValue>,
+    pub output: Box<RawValue>,
     pub created_time: String,
     pub last_updated_time: String,
     /// The component the instance runs on until it finishes; Weft's addition.
     pub component_digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_events: Option<Vec<Value>>,
+}
+
+/// Stored JSON exactly as stored: the text the orchestrator got, not a
+/// re-serialisation (which would round big numbers and merge duplicate keys).
+pub fn raw(j: &weft_core::Json) -> Box<RawValue> {
+    RawValue::from_string(j.as_str().to_owned()).expect("stored JSON was validated when stored")
 }
 
 pub fn status(s: &Status, show_input: bool) -> StatusBody {
@@ -126,18 +133,14 @@ pub fn status_with_history(
     show_input: bool,
     history: Option<Vec<Value>>,
 ) -> StatusBody {
-    let json = |j: &Option<weft_core::Json>| j.as_ref().map_or(Value::Null, |v| v.to_value());
+    let json = |j: Option<&weft_core::Json>| raw(j.unwrap_or(&weft_core::Json::null()));
     StatusBody {
         name: s.name.clone(),
         instance_id: s.instance_id.to_string(),
         runtime_status: s.status.as_str(),
-        input: if show_input {
-            s.input.to_value()
-        } else {
-            Value::Null
-        },
-        custom_status: json(&s.custom_status),
-        output: json(&s.output),
+        input: json(show_input.then_some(&s.input)),
+        custom_status: json(s.custom_status.as_ref()),
+        output: json(s.output.as_ref()),
         created_time: s.created.to_rfc3339_seconds(),
         last_updated_time: s.updated.to_rfc3339_seconds(),
         component_digest: s.component.clone(),

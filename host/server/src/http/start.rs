@@ -92,7 +92,7 @@ pub(super) async fn answer(ctx: &Ctx, id: &str, wait: Wait) -> Result<Response, 
         if let Some(s) = done {
             match s.status {
                 RuntimeStatus::Completed => {
-                    let out = s.output.map_or(serde_json::Value::Null, |o| o.to_value());
+                    let out = payload::raw(s.output.as_ref().unwrap_or(&weft_core::Json::null()));
                     return Ok((StatusCode::OK, axum::Json(out)).into_response());
                 }
                 st if st.is_terminal() => {

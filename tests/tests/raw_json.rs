@@ -25,6 +25,31 @@ fn status_shows_stored_json_text() {
     // Listing shows it the same way.
     let r = api.get("instances?showInput=true");
     assert!(r.body.contains(input), "{}", r.body);
+    // An event payload, in the history the status shows.
+    api.raise(
+        &id,
+        "Unrelated",
+        r#"{"big":18446744073709551617,"k":1,"k":2}"#,
+    )
+    .expect(202);
     api.raise(&id, "Approval", "true").expect(202);
     assert_eq!(api.wait_output(&id, Duration::from_secs(30)), "approved");
+    let r = api.get(&format!(
+        "instances/{id}?showHistory=true&showHistoryOutput=true"
+    ));
+    assert!(
+        r.body
+            .contains(r#""Input":{"big":18446744073709551617,"k":1,"k":2}"#),
+        "the event payload should be shown as sent: {}",
+        r.body
+    );
+    assert!(r.body.contains(&format!("\"Input\":{input}")), "{}", r.body);
+    // And in the full history.
+    let r = api.get(&format!("instances/{id}/history"));
+    assert!(
+        r.body
+            .contains(r#""input":{"big":18446744073709551617,"k":1,"k":2}"#),
+        "{}",
+        r.body
+    );
 }

@@ -6,12 +6,61 @@
 //! unprojected history (`GET .../instances/{id}/history`, `weft get-history`)
 //! lists every event with its index.
 
-use serde_json::{Map, Value, json};
-use std::collections::HashMap;
-use weft_core::{EventKind, HistoryEvent, ScheduleId};
+use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde_json::value::RawValue;
+use serde_json::{Value, json};
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use weft_core::{EventKind, HistoryEvent, Json, ScheduleId};
+
+/// A row of the projection: keys in order, payloads (inputs, results) as
+/// their stored JSON text, so they read exactly as the orchestrator got them.
+#[derive(Default)]
+pub struct Row(Vec<(Cow<'static, str>, Field)>);
+
+/// A row's value: built here, or stored JSON shown as stored.
+pub enum Field {
+    Built(Value),
+    Stored(Box<RawValue>),
+}
+
+impl Row {
+    fn put(&mut self, key: impl Into<Cow<'static, str>>, value: impl Into<Field>) {
+        self.0.push((key.into(), value.into()));
+    }
+}
+
+impl From<Value> for Field {
+    fn from(v: Value) -> Field {
+        Field::Built(v)
+    }
+}
+
+fn stored(j: &Json) -> Field {
+    Field::Stored(super::payload::raw(j))
+}
+
+impl Serialize for Field {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Field::Built(v) => v.serialize(s),
+            Field::Stored(r) => r.serialize(s),
+        }
+    }
+}
+
+impl Serialize for Row {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k.as_ref(), v)?;
+        }
+        map.end()
+    }
+}
 
 /// Durable Functions' `historyEvents` projection.
-pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Value> {
+pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Row> {
     let scheduled: HashMap<ScheduleId, (&str, &HistoryEvent)> = history
         .iter()
         .filter_map(|e| match &e.kind {
@@ -29,25 +78,25 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Value> {
         .collect();
     let mut out = Vec::new();
     for e in history {
-        let mut row = Map::new();
-        row.insert("EventType".into(), json!(e.kind.type_name()));
-        let task = |row: &mut Map<String, Value>, id: &ScheduleId| {
+        let mut row = Row::default();
+        row.put("EventType", json!(e.kind.type_name()));
+        let task = |row: &mut Row, id: &ScheduleId| {
             if let Some((name, sched)) = scheduled.get(id) {
-                row.insert("FunctionName".into(), json!(name));
-                row.insert("ScheduledTime".into(), json!(sched.timestamp.to_rfc3339()));
+                row.put("FunctionName", json!(name));
+                row.put("ScheduledTime", json!(sched.timestamp.to_rfc3339()));
             }
         };
         match &e.kind {
             EventKind::OrchestratorStarted | EventKind::OrchestratorCompleted => continue,
             EventKind::TaskScheduled { id, .. } if completed.contains(id) => continue,
             EventKind::ExecutionStarted { name, input, .. } => {
-                row.insert("FunctionName".into(), json!(name));
+                row.put("FunctionName", json!(name));
                 if show_output {
-                    row.insert("Input".into(), input.to_value());
+                    row.put("Input", stored(input));
                 }
             }
             EventKind::TaskScheduled { name, .. } => {
-                row.insert("FunctionName".into(), json!(name));
+                row.put("FunctionName", json!(name));
             }
             EventKind::TaskCompleted {
                 scheduled_id,
@@ -55,7 +104,7 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Value> {
             } => {
                 task(&mut row, scheduled_id);
                 if show_output {
-                    row.insert("Result".into(), result.to_value());
+                    row.put("Result", stored(result));
                 }
             }
             EventKind::TaskFailed {
@@ -63,18 +112,18 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Value> {
                 failure,
             } => {
                 task(&mut row, scheduled_id);
-                row.insert("Reason".into(), json!(failure.message));
+                row.put("Reason", json!(failure.message));
                 if show_output {
-                    row.insert("FailureDetails".into(), json!(failure));
+                    row.put("FailureDetails", json!(failure));
                 }
             }
             EventKind::TimerCreated { fire_at, .. } | EventKind::TimerFired { fire_at, .. } => {
-                row.insert("FireAt".into(), json!(fire_at.to_rfc3339()));
+                row.put("FireAt", json!(fire_at.to_rfc3339()));
             }
             EventKind::EventRaised { name, input } => {
-                row.insert("Name".into(), json!(name));
+                row.put("Name", json!(name));
                 if show_output {
-                    row.insert("Input".into(), input.to_value());
+                    row.put("Input", stored(input));
                 }
             }
             EventKind::ExecutionCompleted {
@@ -82,48 +131,53 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Value> {
                 result,
                 failure,
             } => {
-                row.insert("OrchestrationStatus".into(), json!(status.as_str()));
+                row.put("OrchestrationStatus", json!(status.as_str()));
                 if show_output {
                     if let Some(r) = result {
-                        row.insert("Result".into(), r.to_value());
+                        row.put("Result", stored(r));
                     }
                     if let Some(f) = failure {
-                        row.insert("FailureDetails".into(), json!(f));
+                        row.put("FailureDetails", json!(f));
                     }
                 }
             }
             EventKind::ExecutionTerminated { reason } => {
-                row.insert("Input".into(), json!(reason));
+                row.put("Input", json!(reason));
             }
             EventKind::ExecutionSuspended { reason }
             | EventKind::ExecutionResumed { reason }
             | EventKind::ExecutionRewound { reason, .. } => {
-                row.insert("Reason".into(), json!(reason));
+                row.put("Reason", json!(reason));
             }
         }
-        row.insert("Timestamp".into(), json!(e.timestamp.to_rfc3339()));
-        out.push(Value::Object(row));
+        row.put("Timestamp", json!(e.timestamp.to_rfc3339()));
+        out.push(row);
     }
     out
 }
 
 /// Every event, unprojected: `{"index", "timestamp", "eventType", ...fields}`.
-pub fn full(history: &[HistoryEvent]) -> Vec<Value> {
+pub fn full(history: &[HistoryEvent]) -> Vec<Row> {
     history
         .iter()
         .enumerate()
         .map(|(i, e)| {
-            let mut row = Map::new();
-            row.insert("index".into(), json!(i));
-            row.insert("timestamp".into(), json!(e.timestamp.to_rfc3339()));
-            row.insert("eventType".into(), json!(e.kind.type_name()));
-            // The event's own fields, from its externally tagged serde form.
-            if let Ok(Value::Object(tagged)) = serde_json::to_value(&e.kind)
-                && let Some(Value::Object(fields)) = tagged.into_iter().next().map(|(_, v)| v)
+            let mut row = Row::default();
+            row.put("index", json!(i));
+            row.put("timestamp", json!(e.timestamp.to_rfc3339()));
+            row.put("eventType", json!(e.kind.type_name()));
+            // The event's own fields, from its externally tagged serde form,
+            // each kept as its serialised text (payloads as stored).
+            type Tagged = BTreeMap<String, BTreeMap<String, Box<RawValue>>>;
+            if let Ok(text) = serde_json::to_string(&e.kind)
+                && let Ok(tagged) = serde_json::from_str::<Tagged>(&text)
+                && let Some((_, fields)) = tagged.into_iter().next()
             {
-                row.extend(fields);
+                for (k, v) in fields {
+                    row.put(k, Field::Stored(v));
+                }
             }
-            Value::Object(row)
+            row
         })
         .collect()
 }
@@ -197,7 +251,9 @@ mod tests {
 
     #[test]
     fn projection_folds_schedules_and_hides_episode_markers() {
-        let rows = project(&sample(), true);
+        let rows: Vec<Value> =
+            serde_json::from_value(serde_json::to_value(project(&sample(), true)).unwrap())
+                .unwrap();
         let types: Vec<&str> = rows
             .iter()
             .map(|r| r["EventType"].as_str().unwrap())
@@ -221,14 +277,17 @@ mod tests {
 
     #[test]
     fn results_only_with_show_output() {
-        let rows = project(&sample(), false);
+        let rows: Vec<Value> =
+            serde_json::from_value(serde_json::to_value(project(&sample(), false)).unwrap())
+                .unwrap();
         assert!(rows[1].get("Result").is_none());
         assert!(rows[3].get("FailureDetails").is_none());
     }
 
     #[test]
     fn full_history_keeps_every_event_with_its_fields() {
-        let rows = full(&sample());
+        let rows: Vec<Value> =
+            serde_json::from_value(serde_json::to_value(full(&sample())).unwrap()).unwrap();
         assert_eq!(rows.len(), 12);
         assert_eq!(rows[2]["eventType"], "TaskScheduled");
         assert_eq!(rows[2]["name"], "SayHello");

@@ -12,8 +12,8 @@
 //! - A request body must keep coming: at most `body_timeout` between chunks,
 //!   else reading it fails (the request gets a 400 saying so).
 //! - A declared `Content-Length` over the route's limit is answered `413`
-//!   before any of the body is read ([`super::routes`]), and the connection
-//!   closes instead of draining it.
+//!   and the connection closes; far over it, before any of the body is read
+//!   ([`super::routes`]).
 //! - Accept errors (EMFILE when descriptors run out) are logged at most once
 //!   a second and retried after a pause; they never end the server.
 //!

@@ -3,7 +3,6 @@
 
 use crate::host::Status;
 use serde::Serialize;
-use serde_json::Value;
 use serde_json::value::RawValue;
 
 /// URL-encodes a path segment or query value (RFC 3986 unreserved kept).
@@ -114,7 +113,7 @@ pub struct StatusBody {
     /// The component the instance runs on until it finishes; Weft's addition.
     pub component_digest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub history_events: Option<Vec<Value>>,
+    pub history_events: Option<Vec<super::history::Row>>,
 }
 
 /// Stored JSON exactly as stored: the text the orchestrator got, not a
@@ -131,7 +130,7 @@ pub fn status(s: &Status, show_input: bool) -> StatusBody {
 pub fn status_with_history(
     s: &Status,
     show_input: bool,
-    history: Option<Vec<Value>>,
+    history: Option<Vec<super::history::Row>>,
 ) -> StatusBody {
     let json = |j: Option<&weft_core::Json>| raw(j.unwrap_or(&weft_core::Json::null()));
     StatusBody {

@@ -118,9 +118,15 @@ fn body_limit(path: &str, st: &ApiState) -> usize {
     }
 }
 
+/// Beyond the limit, how much of a declared body is still read (and thrown
+/// away) before the 413, so an ordinary client that sends the whole body
+/// before reading the answer gets the 413 rather than a reset connection.
+const DRAIN: u64 = 8 << 20;
+
 /// A body declared (`Content-Length`) larger than the route takes is refused
-/// with 413 before any of it is read. Every 413 closes the connection, so the
-/// rest of a body too large is never read either.
+/// with 413: at once when it is more than [`DRAIN`] over the limit (none of it
+/// is read), else after reading and discarding it. Every 413 closes the
+/// connection, so the rest of a body too large is never read either.
 async fn declared_size(
     axum::extract::State(st): axum::extract::State<ApiState>,
     req: axum::extract::Request,
@@ -133,14 +139,21 @@ async fn declared_size(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
     let mut resp = match declared {
-        Some(n) if n > limit as u64 => ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            message: format!(
-                "the request body is {n} bytes; this route takes at most {}",
-                weft_runtime::format_bytes(limit as u64)
-            ),
+        Some(n) if n > limit as u64 => {
+            if n <= limit as u64 + DRAIN {
+                let mut body = req.into_body();
+                // The body-read timeout bounds this; an error just ends it.
+                while let Some(Ok(_)) = http_body_util::BodyExt::frame(&mut body).await {}
+            }
+            ApiError {
+                status: StatusCode::PAYLOAD_TOO_LARGE,
+                message: format!(
+                    "the request body is {n} bytes; this route takes at most {}",
+                    weft_runtime::format_bytes(limit as u64)
+                ),
+            }
+            .into_response()
         }
-        .into_response(),
         _ => next.run(req).await,
     };
     if resp.status() == StatusCode::PAYLOAD_TOO_LARGE {

@@ -1,6 +1,6 @@
 //! Durations and sizes as operators write them: `1s`, `250ms`, `5m`, `64MiB`.
 //!
-//! One parser for the flags and (later) the configuration file, so both accept
+//! One parser for the flags, the environment and weft.toml (see `values`), so all accept
 //! exactly the same forms and refuse the same mistakes with the same words.
 
 use std::time::Duration;

@@ -107,12 +107,12 @@ impl InProcess {
 
     /// `Weft::status`.
     pub fn status(&self, id: &str) -> Option<Status> {
-        self.weft().status(id).expect("status")
+        self.rt.block_on(self.weft().status(id)).expect("status")
     }
 
     /// `Weft::history`.
     pub fn history(&self, id: &str) -> Vec<HistoryEvent> {
-        self.weft().history(id).expect("history")
+        self.rt.block_on(self.weft().history(id)).expect("history")
     }
 
     /// `Weft::check_replay`: re-executes the stored history hot and replayed.

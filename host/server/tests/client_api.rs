@@ -32,7 +32,7 @@ fn json(v: serde_json::Value) -> Json {
 async fn start_wait_list_and_purge() {
     let dir = tempfile::tempdir().unwrap();
     let weft = host(&dir).await;
-    let hub = weft.default_hub().unwrap();
+    let hub = weft.default_hub().await.unwrap();
     let id = hub
         .start("HelloSequence", Some("hello-1"), Json::null())
         .await
@@ -73,7 +73,7 @@ async fn start_wait_list_and_purge() {
         statuses: vec![RuntimeStatus::Running],
         ..Default::default()
     };
-    let (page, _) = hub.list(&running, 10, None).unwrap();
+    let (page, _) = hub.list(&running, 10, None).await.unwrap();
     assert_eq!(
         page.iter()
             .map(|s| s.instance_id.as_str())
@@ -91,15 +91,15 @@ async fn start_wait_list_and_purge() {
         ..Default::default()
     };
     assert_eq!(hub.purge_matching(everything).await.unwrap(), 1);
-    assert!(hub.status("hello-1").unwrap().is_none());
-    assert!(hub.status(waiting.as_str()).unwrap().is_some());
+    assert!(hub.status("hello-1").await.unwrap().is_none());
+    assert!(hub.status(waiting.as_str()).await.unwrap().is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn suspend_resume_terminate_restart() {
     let dir = tempfile::tempdir().unwrap();
     let weft = host(&dir).await;
-    let hub = weft.default_hub().unwrap();
+    let hub = weft.default_hub().await.unwrap();
     let input = json(serde_json::json!({"timeoutSeconds": 300}));
     let id = hub
         .start("Approval", Some("a"), input.clone())
@@ -114,7 +114,7 @@ async fn suspend_resume_terminate_restart() {
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await; // held: nothing may happen
     assert_eq!(
-        hub.status("a").unwrap().unwrap().status,
+        hub.status("a").await.unwrap().unwrap().status,
         RuntimeStatus::Suspended
     );
     hub.resume("a", None).await.unwrap();
@@ -131,7 +131,7 @@ async fn suspend_resume_terminate_restart() {
     let restarted = hub.restart(id.as_str(), true).await.unwrap();
     assert_ne!(restarted, id);
     assert_eq!(
-        hub.status(restarted.as_str()).unwrap().unwrap().input,
+        hub.status(restarted.as_str()).await.unwrap().unwrap().input,
         input
     );
     hub.terminate(restarted.as_str(), Some("enough".into()))
@@ -156,8 +156,8 @@ async fn suspend_resume_terminate_restart() {
 async fn task_hubs_are_separate_and_deletable() {
     let dir = tempfile::tempdir().unwrap();
     let weft = host(&dir).await;
-    let a = weft.hub(Some("HubA")).unwrap();
-    let b = weft.hub(Some("HubB")).unwrap();
+    let a = weft.hub(Some("HubA")).await.unwrap();
+    let b = weft.hub(Some("HubB")).await.unwrap();
     a.start("HelloSequence", Some("same"), Json::null())
         .await
         .unwrap();
@@ -179,18 +179,20 @@ async fn task_hubs_are_separate_and_deletable() {
 
     weft.delete_task_hub("HubA").await.unwrap();
     assert!(matches!(
-        weft.existing_hub(Some("HubA")).err(),
+        weft.existing_hub(Some("HubA")).await.err(),
         Some(ClientError::TaskHubNotFound(_))
     ));
     assert!(
         weft.existing_hub(Some("HubB"))
+            .await
             .unwrap()
             .status("same")
+            .await
             .unwrap()
             .is_some()
     );
     assert!(matches!(
-        weft.hub(Some("no")).err(),
+        weft.hub(Some("no")).await.err(),
         Some(ClientError::InvalidTaskHub(_))
     ));
 }
@@ -198,7 +200,7 @@ async fn task_hubs_are_separate_and_deletable() {
 async fn wait_for(hub: &weft::host::TaskHub, id: &str, status: RuntimeStatus) {
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
-        let now = hub.status(id).unwrap().map(|s| s.status);
+        let now = hub.status(id).await.unwrap().map(|s| s.status);
         if now == Some(status) {
             return;
         }

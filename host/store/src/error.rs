@@ -11,7 +11,6 @@
 //! group-commit writer hands the same failure to every caller of a batch.
 
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use weft_core::{ExecutionId, InstanceId, RuntimeStatus};
 
@@ -87,25 +86,31 @@ pub enum StoreError {
     },
     /// The file could not be opened or created.
     #[error(
-        "cannot open the store file {path}: {source}; check that the path is writable and the file \
+        "cannot open the store file {path}: {detail}; check that the path is writable and the file \
          is a Weft store"
     )]
     Open {
         /// The database file.
         path: PathBuf,
-        /// What redb reported.
-        source: Arc<redb::Error>,
+        /// What the backend reported.
+        detail: String,
+        /// The fault it is, when a retry after the cause is fixed may heal it.
+        fault: Option<Fault>,
     },
     /// A read or write failed in redb (usually I/O).
     #[error(
-        "storage failure while {during}: {source}; check the disk, then restart the host (the store \
+        "storage failure while {during}: {detail}; check the disk, then restart the host (the store \
          repairs itself on open)"
     )]
     Storage {
         /// What the store was doing.
         during: &'static str,
-        /// What redb reported.
-        source: Arc<redb::Error>,
+        /// What the backend reported.
+        detail: String,
+        /// The fault it is, when a reopen (once space is free or the device
+        /// works again) may heal it; classified when the error is made, so no
+        /// backend type travels with it.
+        fault: Option<Fault>,
     },
     /// A stored value carries a format version this build does not know.
     #[error(
@@ -207,9 +212,7 @@ impl StoreError {
     pub fn fault(&self) -> Option<Fault> {
         match self {
             StoreError::Unavailable(f) => Some(f.clone()),
-            StoreError::Storage { source, .. } | StoreError::Open { source, .. } => {
-                fault_of(source)
-            }
+            StoreError::Storage { fault, .. } | StoreError::Open { fault, .. } => fault.clone(),
             _ => None,
         }
     }
@@ -229,9 +232,22 @@ pub(crate) trait During<T> {
 
 impl<T, E: Into<redb::Error>> During<T> for Result<T, E> {
     fn during(self, during: &'static str) -> Result<T, StoreError> {
-        self.map_err(|e| StoreError::Storage {
-            during,
-            source: Arc::new(e.into()),
+        self.map_err(|e| {
+            let e: redb::Error = e.into();
+            StoreError::Storage {
+                during,
+                fault: fault_of(&e),
+                detail: e.to_string(),
+            }
         })
+    }
+}
+
+/// A redb error met while opening `path`, classified.
+pub(crate) fn open_error(path: &std::path::Path, e: redb::Error) -> StoreError {
+    StoreError::Open {
+        path: path.to_owned(),
+        fault: fault_of(&e),
+        detail: e.to_string(),
     }
 }

@@ -90,9 +90,6 @@ fn create(path: &Path) -> Result<Database, StoreError> {
         DatabaseError::DatabaseAlreadyOpen => StoreError::InUse {
             path: path.to_owned(),
         },
-        e => StoreError::Open {
-            path: path.to_owned(),
-            source: Arc::new(e.into()),
-        },
+        e => crate::error::open_error(path, e.into()),
     })
 }

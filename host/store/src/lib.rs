@@ -7,10 +7,13 @@
 //! they write, so a rejected op ([`OpError`]) leaves nothing behind while the
 //! rest of its batch commits; a [`StoreError`] fails the whole batch.
 //!
-//! The store is synchronous. Async code writes through the [`Writer`] thread
-//! ([`WriterHandle::submit`]) and reads inside `spawn_blocking`.
+//! The host sees storage as the [`Storage`] trait (async reads, group-
+//! committed op batches); [`RedbStorage`] implements it over the synchronous
+//! [`Store`] and its [`Writer`] thread.
 //!
 //! Where things are:
+//! - `storage.rs`: the [`Storage`] trait, the seam a second backend plugs
+//!   into; `redb_storage.rs`: its redb implementation.
 //! - `records.rs`, `ops.rs`: the values the API takes and returns.
 //! - `store.rs`: opening, committing, reading. `query.rs`: listing instances.
 //! - `apply.rs`: what each op does inside a transaction, and index upkeep;
@@ -40,7 +43,9 @@ mod ops;
 mod purge;
 mod query;
 mod records;
+mod redb_storage;
 mod registry;
+mod storage;
 mod store;
 mod tables;
 mod wire;
@@ -51,6 +56,8 @@ pub use error::{ErrorKind, Fault, OpError, StoreError};
 pub use hub::{Hub, InvalidHubName};
 pub use ops::{Op, OpOutcome, TurnWrite};
 pub use records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};
+pub use redb_storage::RedbStorage;
 pub use registry::{ComponentRecord, CurrentName, NameKind};
+pub use storage::{InstancePage, Storage};
 pub use store::{Inbox, Store, StoreStats};
 pub use writer::{Writer, WriterHandle};

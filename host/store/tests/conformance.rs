@@ -1,19 +1,18 @@
-//! Conformance suite over the public API of the store, on a real redb file.
-//! Any future backend must pass the same cases.
+//! Conformance suite over the `Storage` trait: every backend must pass the
+//! same cases. A backend joins with a `Backend` impl (`common/backend.rs`)
+//! and one line in the `backends!` list at the end of this file.
 
 mod common;
 
+use common::backend::{Backend, Redb};
 use common::*;
 use weft_core::{EventKind, RuntimeStatus, Timestamp};
-use weft_store::{
-    InstanceFilter, Op, OpError, OpOutcome, Store, StoreError, TimerEntry, TurnWrite,
-};
+use weft_store::{InstanceFilter, Op, OpError, OpOutcome, StoreError, TimerEntry, TurnWrite};
 
 use RuntimeStatus::*;
 
-#[test]
-fn create_conflict_and_replace_terminal() {
-    let (_dir, store) = fresh();
+fn create_conflict_and_replace_terminal<B: Backend>() {
+    let (_dir, store) = B::fresh();
     let a = id("a");
 
     let Ok(OpOutcome::Created { inbox_seq }) = one(&store, create("a", "e1", 100)) else {
@@ -95,9 +94,8 @@ fn create_conflict_and_replace_terminal() {
     assert!(store.instance(&id("b")).unwrap().is_none());
 }
 
-#[test]
-fn turn_writes_everything_and_is_fenced() {
-    let (_dir, store) = fresh();
+fn turn_writes_everything_and_is_fenced<B: Backend>() {
+    let (_dir, store) = B::fresh();
     let a = id("a");
     let Ok(OpOutcome::Created {
         inbox_seq: start_seq,
@@ -203,9 +201,8 @@ fn turn_writes_everything_and_is_fenced() {
     assert_eq!(history[..4], expected_events[..]);
 }
 
-#[test]
-fn activity_completion_is_deduplicated() {
-    let (_dir, store) = fresh();
+fn activity_completion_is_deduplicated<B: Backend>() {
+    let (_dir, store) = B::fresh();
     let a = id("a");
     one(&store, create("a", "e1", 1)).unwrap();
     let rec = store.instance(&a).unwrap().unwrap();
@@ -233,9 +230,8 @@ fn activity_completion_is_deduplicated() {
     assert!(store.activity_queue().unwrap().is_empty());
 }
 
-#[test]
-fn messages_for_an_old_execution_or_finished_instance_are_dropped() {
-    let (_dir, store) = fresh();
+fn messages_for_an_old_execution_or_finished_instance_are_dropped<B: Backend>() {
+    let (_dir, store) = B::fresh();
     let a = id("a");
     one(&store, create("a", "e1", 1)).unwrap();
     let rec = store.instance(&a).unwrap().unwrap();
@@ -301,9 +297,8 @@ fn messages_for_an_old_execution_or_finished_instance_are_dropped() {
     assert_eq!(one(&store, fired), Ok(OpOutcome::Dropped));
 }
 
-#[test]
-fn timers_insert_cancel_fire() {
-    let (_dir, store) = fresh();
+fn timers_insert_cancel_fire<B: Backend>() {
+    let (_dir, store) = B::fresh();
     let a = id("a");
     one(&store, create("a", "e1", 1)).unwrap();
     one(&store, create("b", "e1", 1)).unwrap();
@@ -386,9 +381,8 @@ fn timers_insert_cancel_fire() {
     assert_eq!(store.timers().unwrap().len(), 2);
 }
 
-#[test]
-fn raise_event_needs_a_live_instance() {
-    let (_dir, store) = fresh();
+fn raise_event_needs_a_live_instance<B: Backend>() {
+    let (_dir, store) = B::fresh();
     let a = id("a");
     let raise = |i: &str| Op::RaiseEvent {
         instance: id(i),
@@ -413,9 +407,8 @@ fn raise_event_needs_a_live_instance() {
     assert_eq!(store.inbox(&a).unwrap().len(), 3);
 }
 
-#[test]
-fn a_rejected_op_leaves_no_trace_while_its_neighbours_commit() {
-    let (_dir, store) = fresh();
+fn a_rejected_op_leaves_no_trace_while_its_neighbours_commit<B: Backend>() {
+    let (_dir, store) = B::fresh();
     one(&store, create("a", "e1", 1)).unwrap();
     let a_before = store.instance(&id("a")).unwrap().unwrap();
     let a_inbox = store.inbox(&id("a")).unwrap();
@@ -467,13 +460,10 @@ fn a_rejected_op_leaves_no_trace_while_its_neighbours_commit() {
     assert_eq!(ids, ["a", "b", "c"]);
 }
 
-#[test]
-fn reopen_keeps_everything_and_sequences_keep_increasing() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = db_path(&dir);
+fn reopen_keeps_everything_and_sequences_keep_increasing<B: Backend>() {
+    let (place, store) = B::fresh();
     let (inbox_max, activity_max, snapshot);
     {
-        let store = Store::open(&path).unwrap();
         one(&store, create("a", "e1", 1)).unwrap();
         let rec = store.instance(&id("a")).unwrap().unwrap();
         let mut t = turn(&rec, 3, Running);
@@ -507,10 +497,9 @@ fn reopen_keeps_everything_and_sequences_keep_increasing() {
             store.activity_queue().unwrap(),
             store.timers().unwrap(),
         );
-        // Sanity: the store file is exclusively ours while open.
-        assert!(matches!(Store::open(&path), Err(StoreError::InUse { .. })));
     }
-    let store = Store::open(&path).unwrap();
+    drop(store);
+    let store = B::reopen(&place);
     assert_eq!(store.instance(&id("a")).unwrap(), snapshot.0);
     assert_eq!(store.history(&id("a")).unwrap(), snapshot.1);
     assert_eq!(store.all_inboxes().unwrap(), snapshot.2);
@@ -541,9 +530,8 @@ fn reopen_keeps_everything_and_sequences_keep_increasing() {
     );
 }
 
-#[test]
-fn put_component_is_idempotent() {
-    let (_dir, store) = fresh();
+fn put_component_is_idempotent<B: Backend>() {
+    let (_dir, store) = B::fresh();
     let put = |b: &[u8]| Op::PutComponent {
         digest: "d".into(),
         bytes: b.to_vec(),
@@ -556,9 +544,8 @@ fn put_component_is_idempotent() {
     );
 }
 
-#[test]
-fn all_inboxes_groups_by_instance() {
-    let (_dir, store) = fresh();
+fn all_inboxes_groups_by_instance<B: Backend>() {
+    let (_dir, store) = B::fresh();
     store
         .commit(vec![
             create("b", "e1", 1),
@@ -586,7 +573,11 @@ fn all_inboxes_groups_by_instance() {
 }
 
 /// Pages through a listing, checking page sizes and that tokens end it.
-fn list_all(store: &Store, filter: &InstanceFilter, top: usize) -> Vec<weft_store::InstanceRecord> {
+fn list_all(
+    store: &impl Api,
+    filter: &InstanceFilter,
+    top: usize,
+) -> Vec<weft_store::InstanceRecord> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -603,9 +594,8 @@ fn list_all(store: &Store, filter: &InstanceFilter, top: usize) -> Vec<weft_stor
     }
 }
 
-#[test]
-fn list_instances_filters_and_pages() {
-    let (_dir, store) = fresh();
+fn list_instances_filters_and_pages<B: Backend>() {
+    let (_dir, store) = B::fresh();
     // 60 instances; created times repeat (ties are ordered by ID); statuses vary.
     let statuses = [Pending, Running, Completed, Failed, Terminated, Suspended];
     let mut expected = Vec::new();
@@ -724,12 +714,9 @@ fn list_instances_filters_and_pages() {
     }
 }
 
-#[test]
-fn task_hubs_share_the_file_and_nothing_else() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = db_path(&dir);
+fn task_hubs_share_the_backend_and_nothing_else<B: Backend>() {
+    let (place, default) = B::fresh();
     {
-        let default = Store::open(&path).unwrap();
         assert_eq!(default.task_hub().as_str(), "default");
         let other = default
             .hub(&weft_store::Hub::new("billing").unwrap())
@@ -749,7 +736,8 @@ fn task_hubs_share_the_file_and_nothing_else() {
             exec("e2")
         );
     }
-    let reopened = Store::open(&path).unwrap();
+    drop(default);
+    let reopened = B::reopen(&place);
     let other = reopened
         .hub(&weft_store::Hub::new("billing").unwrap())
         .unwrap();
@@ -759,4 +747,40 @@ fn task_hubs_share_the_file_and_nothing_else() {
     );
     assert!(weft_store::Hub::new("a/b").is_err());
     assert!(weft_store::Hub::new("").is_err());
+}
+
+/// Runs every case above against each backend listed: `module: Backend`.
+macro_rules! backends {
+    ($($module:ident: $backend:ty),* $(,)?) => {$(
+        mod $module {
+            use super::*;
+            cases!($backend;
+                create_conflict_and_replace_terminal,
+                turn_writes_everything_and_is_fenced,
+                activity_completion_is_deduplicated,
+                messages_for_an_old_execution_or_finished_instance_are_dropped,
+                timers_insert_cancel_fire,
+                raise_event_needs_a_live_instance,
+                a_rejected_op_leaves_no_trace_while_its_neighbours_commit,
+                reopen_keeps_everything_and_sequences_keep_increasing,
+                put_component_is_idempotent,
+                all_inboxes_groups_by_instance,
+                list_instances_filters_and_pages,
+                task_hubs_share_the_backend_and_nothing_else,
+            );
+        }
+    )*};
+}
+
+macro_rules! cases {
+    ($backend:ty; $($case:ident),* $(,)?) => {$(
+        #[test]
+        fn $case() {
+            super::$case::<$backend>();
+        }
+    )*};
+}
+
+backends! {
+    redb: Redb,
 }

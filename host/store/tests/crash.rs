@@ -211,3 +211,18 @@ fn check_invariants(store: &Store, round: u32) -> u32 {
     }
     present
 }
+
+/// The store file is exclusively one handle's while it is open: a second
+/// open (another host on the same file) is refused, and says why.
+#[test]
+fn a_second_open_of_the_file_is_refused_while_it_is_open() {
+    let (dir, store) = fresh();
+    let err = match weft_store::Store::open(&db_path(&dir)) {
+        Err(e) => e,
+        Ok(_) => panic!("a second open of an open store file must fail"),
+    };
+    assert!(matches!(err, weft_store::StoreError::InUse { .. }), "{err}");
+    assert_eq!(err.kind(), weft_store::ErrorKind::Retryable);
+    drop(store);
+    weft_store::Store::open(&db_path(&dir)).unwrap();
+}

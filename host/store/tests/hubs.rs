@@ -160,7 +160,7 @@ async fn one_writer_per_hub_over_one_database() {
     }
     for (h, s) in hubs.iter().enumerate() {
         assert_eq!(s.instance_count().unwrap(), 100);
-        let ids = ids_matching(s, &InstanceFilter::default());
+        let ids = ids_matching(s.as_ref(), &InstanceFilter::default());
         assert!(
             ids.iter()
                 .all(|n| n[2..].parse::<usize>().unwrap() % 3 == h),

@@ -199,7 +199,8 @@ async fn w2(weft: &Weft, fan: u64) -> anyhow::Result<serde_json::Value> {
     finish(weft, id.as_str()).await?;
     let wall = t0.elapsed();
     let out = weft
-        .status(id.as_str())?
+        .status(id.as_str())
+        .await?
         .and_then(|s| s.output)
         .map(|o| o.to_value());
     let expected = fan * fan.saturating_sub(1) / 2;
@@ -236,7 +237,8 @@ async fn w4(weft: &Weft, n: usize, dir: &std::path::Path) -> anyhow::Result<serd
     for id in &ids {
         loop {
             let s = weft
-                .status(id.as_str())?
+                .status(id.as_str())
+                .await?
                 .ok_or_else(|| anyhow::anyhow!("instance {id} vanished"))?;
             if s.history_len >= expected {
                 break;

@@ -59,7 +59,7 @@ pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
         // store is writable again, with no restart.
         let committed = loop {
             let r = shared
-                .writer
+                .store
                 .submit(Op::CompleteActivity {
                     queue_seq: seq,
                     message: message.clone(),
@@ -67,7 +67,7 @@ pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
                 .await;
             match r {
                 Err(e) if e.fault().is_some() && !shared.is_closed() => {
-                    super::storage::until_writable(&shared.store).await
+                    super::storage::until_writable(shared.store.as_ref()).await
                 }
                 other => break other,
             }

@@ -37,7 +37,7 @@ impl Shared {
             timers: timers.clone(),
             cancel_timers: cancel_timers.clone(),
         };
-        match self.writer.submit(Op::Turn(write)).await {
+        match self.store.submit(Op::Turn(write)).await {
             Ok(Ok(OpOutcome::TurnCommitted { activity_seqs })) => {
                 for (seq, work) in activity_seqs.into_iter().zip(activities) {
                     activities::dispatch(self.clone(), seq, work);

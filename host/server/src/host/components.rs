@@ -77,10 +77,7 @@ impl Weft {
             size: bytes.len() as u64,
             deployed: Timestamp::now(),
         };
-        let root = self.root().clone();
-        let created = tokio::task::spawn_blocking(move || root.put_component(&record, &bytes))
-            .await
-            .map_err(|e| DeployError::Store(e.to_string()))??;
+        let created = self.root().put_component(&record, bytes).await?;
         let mut registry = self.registry().write().expect("registry lock");
         if created {
             registry.insert(component);
@@ -107,10 +104,14 @@ impl Weft {
                     known: registry.orchestrator_names(),
                 });
         };
-        let component =
-            super::registry::ensure_loaded(self.registry(), self.runtime(), self.root(), digest)
-                .await
-                .ok_or_else(|| ClientError::ComponentNotFound(digest.to_owned()))?;
+        let component = super::registry::ensure_loaded(
+            self.registry(),
+            self.runtime(),
+            self.root().as_ref(),
+            digest,
+        )
+        .await
+        .ok_or_else(|| ClientError::ComponentNotFound(digest.to_owned()))?;
         if !component.info.orchestrators.iter().any(|o| o == name) {
             return Err(ClientError::InvalidArgument(format!(
                 "component {digest} does not export orchestrator '{name}'; it exports [{}]",
@@ -122,8 +123,7 @@ impl Weft {
 
     /// Every stored component, oldest deploy first.
     pub async fn component_list(&self) -> Result<Vec<ComponentView>, ClientError> {
-        let root = self.root().clone();
-        let records = blocking(move || root.registered_components()).await?;
+        let records = self.root().registered_components().await?;
         let pinned = self.pinned().await?;
         let registry = self.registry().read().expect("registry lock");
         Ok(records
@@ -165,13 +165,8 @@ impl Weft {
                 instances: ids.into_iter().take(NAMED_PINNED).collect(),
             });
         }
-        let root = self.root().clone();
-        let d = digest.to_owned();
-        let (removed, current) = blocking(move || {
-            let removed = root.remove_component(&d)?;
-            Ok((removed, root.current_components()?))
-        })
-        .await?;
+        let removed = self.root().remove_component(digest).await?;
+        let current = self.root().current_components().await?;
         if !removed {
             return Err(ClientError::ComponentNotFound(digest.to_owned()));
         }
@@ -197,8 +192,7 @@ impl Weft {
     /// the old layout kept per task hub, then loads the current component of
     /// every name. A component that no longer loads is logged and skipped.
     pub(super) async fn load_registry(&self) -> anyhow::Result<()> {
-        let root = self.root().clone();
-        let legacy = blocking(move || root.legacy_components()).await?;
+        let legacy = self.root().legacy_components().await?;
         let migrated = !legacy.is_empty();
         for (digest, bytes) in legacy {
             match self.deploy(bytes).await {
@@ -211,14 +205,10 @@ impl Weft {
                 ),
             }
         }
-        let root = self.root().clone();
-        let current = blocking(move || {
-            if migrated {
-                root.drop_legacy_components()?;
-            }
-            root.current_components()
-        })
-        .await?;
+        if migrated {
+            self.root().drop_legacy_components().await?;
+        }
+        let current = self.root().current_components().await?;
         let mut digests: Vec<&str> = current.iter().map(|(_, _, d)| d.as_str()).collect();
         digests.sort();
         digests.dedup();
@@ -231,14 +221,4 @@ impl Weft {
             .reset_current(&current);
         Ok(())
     }
-}
-
-/// Runs a store read or write off the async workers.
-pub(super) async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> Result<T, weft_store::StoreError> + Send + 'static,
-) -> Result<T, ClientError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ClientError::Internal(e.to_string()))?
-        .map_err(ClientError::from)
 }

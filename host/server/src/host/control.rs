@@ -31,10 +31,10 @@ impl Shared {
         seq: u64,
         message: Message,
     ) -> AfterTurn {
-        let loaded = self
-            .store
-            .instance(instance)
-            .and_then(|r| Ok((r, self.store.history(instance)?)));
+        let loaded = match self.store.instance(instance).await {
+            Ok(r) => self.store.history(instance).await.map(|h| (r, h)),
+            Err(e) => Err(e),
+        };
         let (old, history) = match loaded {
             Ok((Some(r), h)) => (r, h),
             Ok((None, _)) => return AfterTurn::done(None, None),

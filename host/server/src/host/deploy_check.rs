@@ -13,7 +13,6 @@
 //! against (`Op::Repin`), while no turn of the instance runs; an instance that
 //! moved on in the meantime stays where it is and is reported so.
 
-use super::components::blocking;
 use super::errors::{ClientError, DeployError};
 use super::weft::Weft;
 use serde::Serialize;
@@ -152,8 +151,7 @@ impl Weft {
             message: None,
             migrated: None,
         };
-        let (root, h, id) = (self.root().clone(), hub.clone(), record.instance_id.clone());
-        let history = match blocking(move || root.hub(&h)?.history(&id)).await {
+        let history = match self.hub_history(hub, record).await {
             Ok(h) => h,
             Err(e) => return failed(verdict, format!("cannot read its history: {e}")),
         };
@@ -192,37 +190,46 @@ impl Weft {
 
     /// Every unfinished instance of every task hub.
     pub(super) async fn unfinished(&self) -> Result<Vec<(Hub, InstanceRecord)>, ClientError> {
-        let root = self.root().clone();
-        blocking(move || {
-            let filter = InstanceFilter {
-                statuses: vec![
-                    RuntimeStatus::Pending,
-                    RuntimeStatus::Running,
-                    RuntimeStatus::Suspended,
-                ],
-                ..Default::default()
-            };
-            let mut out = Vec::new();
-            for hub in root.hubs()? {
-                let store = root.hub(&hub)?;
-                let mut token = None;
-                loop {
-                    let (page, next) = store.list_instances(&filter, 1000, token.as_deref())?;
-                    out.extend(page.into_iter().map(|r| (hub.clone(), r)));
-                    match next {
-                        Some(t) => token = Some(t),
-                        None => break,
-                    }
+        let filter = InstanceFilter {
+            statuses: vec![
+                RuntimeStatus::Pending,
+                RuntimeStatus::Running,
+                RuntimeStatus::Suspended,
+            ],
+            ..Default::default()
+        };
+        let mut out = Vec::new();
+        for hub in self.root().hubs().await? {
+            let task_hub = self.existing_hub(Some(hub.as_str())).await?;
+            let mut token = None;
+            loop {
+                let (page, next) = task_hub
+                    .list(&filter, super::task_hub::MAX_PAGE, token.as_deref())
+                    .await?;
+                out.extend(page.into_iter().map(|r| (hub.clone(), r)));
+                match next {
+                    Some(t) => token = Some(t),
+                    None => break,
                 }
             }
-            Ok(out)
-        })
-        .await
+        }
+        Ok(out)
+    }
+
+    async fn hub_history(
+        &self,
+        hub: &Hub,
+        record: &InstanceRecord,
+    ) -> Result<Vec<weft_core::HistoryEvent>, ClientError> {
+        self.existing_hub(Some(hub.as_str()))
+            .await?
+            .history(record.instance_id.as_str())
+            .await
     }
 
     /// Moves one checked instance onto `digest` through its hub's dispatcher.
     async fn repin(&self, hub: &Hub, record: &InstanceRecord, digest: &str) -> bool {
-        match self.existing_hub(Some(hub.as_str())) {
+        match self.existing_hub(Some(hub.as_str())).await {
             Ok(h) => h.repin(record, digest).await,
             Err(_) => false,
         }

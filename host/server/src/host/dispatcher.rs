@@ -20,7 +20,7 @@ use weft_core::{
 };
 use weft_engine::{TurnOutcome, TurnOutput};
 use weft_runtime::{Guest, LoadedComponent, Runtime, TurnError, TurnResult};
-use weft_store::{InstanceRecord, Store, WriterHandle};
+use weft_store::{InstanceRecord, Storage};
 
 /// Per-instance dispatcher state.
 #[derive(Default)]
@@ -76,8 +76,8 @@ impl AfterTurn {
 
 /// State shared by the dispatcher, the activity pool, the timer service and clients.
 pub struct Shared {
-    pub store: Arc<Store>,
-    pub writer: WriterHandle,
+    /// The task hub's storage (group-committed writes, async reads).
+    pub store: Arc<dyn Storage>,
     pub registry: Arc<RwLock<Registry>>,
     /// Loads old component versions that pinned instances need.
     runtime: Arc<Runtime>,
@@ -98,8 +98,7 @@ pub struct Shared {
 
 impl Shared {
     pub fn new(
-        store: Arc<Store>,
-        writer: WriterHandle,
+        store: Arc<dyn Storage>,
         registry: Arc<RwLock<Registry>>,
         timers: TimerHandle,
         runtime: Arc<Runtime>,
@@ -107,7 +106,6 @@ impl Shared {
     ) -> Shared {
         Shared {
             store,
-            writer,
             registry,
             runtime,
             closed: std::sync::atomic::AtomicBool::new(false),
@@ -177,7 +175,7 @@ impl Shared {
         }
         self.hot.lock().expect("hot lock").remove(&instance);
         let outcome = self
-            .writer
+            .store
             .submit(weft_store::Op::Repin {
                 instance: instance.clone(),
                 execution: record.execution_id.clone(),
@@ -329,8 +327,8 @@ impl Shared {
     async fn reload_inbox(&self, instance: &InstanceId) {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         let stored = loop {
-            super::storage::until_writable(&self.store).await;
-            match self.store.inbox(instance) {
+            super::storage::until_writable(self.store.as_ref()).await;
+            match self.store.inbox(instance).await {
                 Err(e) if e.fault().is_some() => {
                     tokio::time::sleep(std::time::Duration::from_millis(200)).await
                 }
@@ -363,7 +361,8 @@ impl Shared {
 
     /// The component an instance is pinned to, loaded on demand.
     pub(super) async fn load_component(&self, digest: &str) -> Option<Arc<LoadedComponent>> {
-        super::registry::ensure_loaded(&self.registry, &self.runtime, &self.store, digest).await
+        super::registry::ensure_loaded(&self.registry, &self.runtime, self.store.as_ref(), digest)
+            .await
     }
 
     /// Runs and commits one turn. Returns the guest to keep hot (if it is still
@@ -389,7 +388,7 @@ impl Shared {
         };
         let record = match record {
             Some(r) => r,
-            None => match self.store.instance(instance) {
+            None => match self.store.instance(instance).await {
                 Ok(Some(r)) => r,
                 Ok(None) => return AfterTurn::done(None, None), // purged or never created
                 Err(e) => {
@@ -506,6 +505,7 @@ impl Shared {
         } else {
             self.store
                 .history(instance)
+                .await
                 .map_err(|e| format!("cannot read history: {e}"))?
         };
         if !history.is_empty() {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use weft_runtime::{LoadedComponent, Runtime};
-use weft_store::Store;
+use weft_store::Storage;
 
 /// Components by digest, and the current component for each orchestrator and
 /// activity name. Instances keep the digest they started on, so old
@@ -120,13 +120,13 @@ impl Registry {
 pub async fn ensure_loaded(
     registry: &RwLock<Registry>,
     runtime: &Runtime,
-    store: &Store,
+    store: &dyn Storage,
     digest: &str,
 ) -> Option<Arc<LoadedComponent>> {
     if let Some(c) = registry.read().expect("registry lock").get(digest) {
         return Some(c);
     }
-    match store.component(digest) {
+    match store.component(digest).await {
         Ok(Some(bytes)) => match runtime.load(&bytes).await {
             Ok(c) => {
                 registry

@@ -76,18 +76,13 @@ impl TaskHub {
 
     /// Resumes the work the store holds for this hub (at host start).
     pub(super) async fn recover(&self) -> anyhow::Result<()> {
-        let store = self.shared.store.clone();
-        let (inboxes, queue, timers) = tokio::task::spawn_blocking(move || {
-            Ok::<_, StoreError>((
-                store.all_inboxes()?,
-                store.activity_queue()?,
-                store.timers()?,
-            ))
-        })
-        .await??;
+        let store = &self.shared.store;
+        let inboxes = store.all_inboxes().await?;
+        let queue = store.activity_queue().await?;
+        let timers = store.timers().await?;
         // Components that in-flight instances started on but the directory no longer has.
         for (id, _) in &inboxes {
-            if let Some(rec) = self.shared.store.instance(id)? {
+            if let Some(rec) = self.shared.store.instance(id).await? {
                 self.weft.ensure_component(&rec.component).await;
             }
         }
@@ -168,7 +163,7 @@ impl TaskHub {
         ));
         match self
             .shared
-            .writer
+            .store
             .submit(Op::CreateInstance {
                 record,
                 start: start.clone(),
@@ -195,28 +190,28 @@ impl TaskHub {
     }
 
     /// The instance's status, or `None` if there is no such instance.
-    pub fn status(&self, id: &str) -> Result<Option<Status>, ClientError> {
+    pub async fn status(&self, id: &str) -> Result<Option<Status>, ClientError> {
         let id = InstanceId::new(id)?;
-        Ok(self.shared.store.instance(&id)?)
+        Ok(self.shared.store.instance(&id).await?)
     }
 
     /// The instance's full history (empty for an unknown instance).
-    pub fn history(&self, id: &str) -> Result<Vec<HistoryEvent>, ClientError> {
+    pub async fn history(&self, id: &str) -> Result<Vec<HistoryEvent>, ClientError> {
         let id = InstanceId::new(id)?;
-        Ok(self.shared.store.history(&id)?)
+        Ok(self.shared.store.history(&id).await?)
     }
 
     /// One page of at most `top` (and at most [`MAX_PAGE`]) instances matching
     /// `filter`, in creation order, and the continuation token for the next page
     /// . Served from indexes.
-    pub fn list(
+    pub async fn list(
         &self,
         filter: &InstanceFilter,
         top: usize,
         continuation: Option<&str>,
     ) -> Result<(Vec<Status>, Option<String>), ClientError> {
         let top = top.min(MAX_PAGE);
-        self.shared.store.list_instances(filter, top, continuation).map_err(|e| match e {
+        self.shared.store.list_instances(filter, top, continuation).await.map_err(|e| match e {
             StoreError::BadContinuation(m) => ClientError::InvalidArgument(format!(
                 "invalid continuation token ({m}); pass the x-ms-continuation-token of the previous page unchanged"
             )),
@@ -238,7 +233,7 @@ impl TaskHub {
         ));
         match self
             .shared
-            .writer
+            .store
             .submit(Op::RaiseEvent {
                 instance: id.clone(),
                 message: message.clone(),
@@ -304,7 +299,7 @@ impl TaskHub {
             message: message.clone(),
             allowed: kind.allowed.to_vec(),
         };
-        match self.shared.writer.submit(op).await? {
+        match self.shared.store.submit(op).await? {
             Ok(OpOutcome::Delivered { inbox_seq }) => {
                 self.shared.deliver(id, inbox_seq, message);
                 Ok(())
@@ -338,7 +333,8 @@ impl TaskHub {
     ) -> Result<InstanceId, ClientError> {
         let instance = InstanceId::new(id)?;
         let status = self
-            .status(id)?
+            .status(id)
+            .await?
             .ok_or_else(|| ClientError::NotFound(instance.clone()))?;
         let target = if new_instance_id { None } else { Some(id) };
         self.start(&status.name, target, status.input).await
@@ -349,7 +345,7 @@ impl TaskHub {
         let instance = InstanceId::new(id)?;
         match self
             .shared
-            .writer
+            .store
             .submit(Op::Purge {
                 instance: instance.clone(),
             })
@@ -383,7 +379,7 @@ impl TaskHub {
                 filter: filter.clone(),
                 limit: PURGE_BATCH,
             };
-            match self.shared.writer.submit(op).await? {
+            match self.shared.store.submit(op).await? {
                 Ok(OpOutcome::Purged { instances }) => {
                     total += instances;
                     if (instances as usize) < PURGE_BATCH {
@@ -407,12 +403,12 @@ impl TaskHub {
     ) -> Result<Option<Status>, ClientError> {
         let instance = InstanceId::new(id)?;
         let finished = self.shared.watch(&instance);
-        match self.status(id)? {
+        match self.status(id).await? {
             Some(s) if !s.status.is_terminal() => {}
             other => return Ok(other),
         }
         let _ = tokio::time::timeout(timeout, finished).await;
-        self.status(id)
+        self.status(id).await
     }
 
     /// Re-executes the instance's stored history on the component it started on,
@@ -422,6 +418,7 @@ impl TaskHub {
         let unavailable = |e: String| ReplayMismatch::Unavailable(e);
         let record = self
             .status(id)
+            .await
             .map_err(|e| unavailable(e.to_string()))?
             .ok_or_else(|| unavailable(format!("no instance '{id}'")))?;
         self.weft.ensure_component(&record.component).await;
@@ -434,7 +431,10 @@ impl TaskHub {
             .ok_or_else(|| {
                 unavailable(format!("component {} is not available", record.component))
             })?;
-        let history = self.history(id).map_err(|e| unavailable(e.to_string()))?;
+        let history = self
+            .history(id)
+            .await
+            .map_err(|e| unavailable(e.to_string()))?;
         replay_check::check(component, &record.instance_id, &history).await
     }
 }

@@ -116,7 +116,7 @@ async fn fire(shared: Arc<Shared>, ready: Vec<TimerEntry>) {
             message: m.clone(),
         })
         .collect();
-    match shared.writer.submit_many(ops).await {
+    match shared.store.commit(ops).await {
         Ok(results) => {
             for ((t, m), r) in ready.into_iter().zip(messages).zip(results) {
                 if let Ok(OpOutcome::Delivered { inbox_seq }) = r {
@@ -127,7 +127,7 @@ async fn fire(shared: Arc<Shared>, ready: Vec<TimerEntry>) {
         Err(e) => {
             if e.fault().is_some() {
                 // The writer logs the fault; fire once writing works again.
-                super::storage::until_writable(&shared.store).await;
+                super::storage::until_writable(shared.store.as_ref()).await;
             } else {
                 tracing::error!("timers not fired: {e}; retrying in 1 s");
             }

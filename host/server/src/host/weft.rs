@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use weft_runtime::{ComponentInfo, Runtime};
-use weft_store::{Hub, Store, Writer};
+use weft_store::{Hub, RedbStorage, Storage};
 
 /// Most task hubs one host serves at once (each has a writer thread and a timer task).
 pub const MAX_HUBS: usize = 64;
@@ -25,7 +25,7 @@ pub struct Weft {
 struct Inner {
     config: HostConfig,
     /// The store handle of the default hub (the component registry is the file's).
-    root: Arc<Store>,
+    root: Arc<dyn Storage>,
     runtime: Arc<Runtime>,
     registry: Arc<RwLock<Registry>>,
     hubs: Mutex<HashMap<String, Arc<Shared>>>,
@@ -35,15 +35,11 @@ impl Weft {
     /// Opens the store, loads the components directory and resumes every
     /// in-flight instance, activity and timer of every task hub in the store.
     pub async fn open(config: HostConfig) -> anyhow::Result<Weft> {
-        let path = config.store.clone();
         let hub = Hub::new(&config.default_hub)
             .map_err(|e| anyhow::anyhow!("invalid default task hub name: {e}"))?;
-        let root =
-            tokio::task::spawn_blocking(move || Store::open(&path).and_then(|s| s.hub(&hub)))
-                .await?
-                .map_err(|e| {
-                    anyhow::anyhow!("cannot open store {}: {e}", config.store.display())
-                })?;
+        let root: Arc<dyn Storage> = RedbStorage::open(&config.store, &hub)
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot open store {}: {e}", config.store.display()))?;
         let runtime = Runtime::new(
             Some(config.cache_dir()),
             config.instance_slots(),
@@ -53,7 +49,7 @@ impl Weft {
         let weft = Weft {
             inner: Arc::new(Inner {
                 config: config.clone(),
-                root: Arc::new(root),
+                root,
                 runtime: Arc::new(runtime),
                 registry: Arc::default(),
                 hubs: Mutex::default(),
@@ -66,7 +62,8 @@ impl Weft {
         let mut names: Vec<String> = weft
             .inner
             .root
-            .hubs()?
+            .hubs()
+            .await?
             .iter()
             .map(|h| h.as_str().to_owned())
             .collect();
@@ -74,7 +71,7 @@ impl Weft {
             names.push(config.default_hub.clone());
         }
         for name in names {
-            weft.hub(Some(&name))?.recover().await?;
+            weft.hub(Some(&name)).await?.recover().await?;
         }
         anyhow::ensure!(
             weft.inner.hubs.lock().expect("hubs lock").len() <= MAX_HUBS,
@@ -86,37 +83,38 @@ impl Weft {
     /// The task hub `name` (the configured default when `None`), created (and its
     /// dispatcher started) if it does not exist yet. Only starting an instance
     /// creates a hub; every other operation uses [`Weft::existing_hub`].
-    pub fn hub(&self, name: Option<&str>) -> Result<TaskHub, ClientError> {
-        self.open_hub(name, true)
+    pub async fn hub(&self, name: Option<&str>) -> Result<TaskHub, ClientError> {
+        self.open_hub(name, true).await
     }
 
     /// The task hub `name` if it exists (the default hub always does).
-    pub fn existing_hub(&self, name: Option<&str>) -> Result<TaskHub, ClientError> {
-        self.open_hub(name, false)
+    pub async fn existing_hub(&self, name: Option<&str>) -> Result<TaskHub, ClientError> {
+        self.open_hub(name, false).await
     }
 
-    fn open_hub(&self, name: Option<&str>, create: bool) -> Result<TaskHub, ClientError> {
+    async fn open_hub(&self, name: Option<&str>, create: bool) -> Result<TaskHub, ClientError> {
         let name = name.unwrap_or(&self.inner.config.default_hub);
         let hub = Hub::new(name).map_err(|e| ClientError::InvalidTaskHub(e.to_string()))?;
+        if let Some(shared) = self.open_shared(name) {
+            return Ok(TaskHub::new(shared, self.clone()));
+        }
+        if !create && !self.inner.root.hubs().await?.contains(&hub) {
+            return Err(ClientError::TaskHubNotFound(name.to_owned()));
+        }
+        self.check_room(name)?;
+        // Opened outside the lock (it may create tables); a hub opened by
+        // someone else meanwhile wins and this handle is dropped.
+        let store = self.inner.root.open_hub(&hub).await?;
         let mut hubs = self.inner.hubs.lock().expect("hubs lock");
         if let Some(shared) = hubs.get(name) {
             return Ok(TaskHub::new(shared.clone(), self.clone()));
         }
-        if !create && !self.inner.root.hubs()?.contains(&hub) {
-            return Err(ClientError::TaskHubNotFound(name.to_owned()));
-        }
         if hubs.len() >= MAX_HUBS {
-            return Err(ClientError::InvalidTaskHub(format!(
-                "'{name}' would be task hub number {}; this host serves at most {MAX_HUBS}. Delete one first",
-                hubs.len() + 1
-            )));
+            return Err(too_many_hubs(name, hubs.len()));
         }
-        let store = Arc::new(self.inner.root.hub(&hub)?);
-        let writer = Writer::spawn(store.clone());
         let (timer_handle, timer_rx) = timers::channel();
         let shared = Arc::new(Shared::new(
             store,
-            writer,
             self.inner.registry.clone(),
             timer_handle,
             self.inner.runtime.clone(),
@@ -143,16 +141,35 @@ impl Weft {
     }
 
     /// The default task hub.
-    pub fn default_hub(&self) -> Result<TaskHub, ClientError> {
-        self.hub(None)
+    pub async fn default_hub(&self) -> Result<TaskHub, ClientError> {
+        self.hub(None).await
+    }
+
+    /// The dispatcher of hub `name`, if it is open.
+    fn open_shared(&self, name: &str) -> Option<Arc<Shared>> {
+        self.inner
+            .hubs
+            .lock()
+            .expect("hubs lock")
+            .get(name)
+            .cloned()
+    }
+
+    fn check_room(&self, name: &str) -> Result<(), ClientError> {
+        let open = self.inner.hubs.lock().expect("hubs lock").len();
+        if open >= MAX_HUBS {
+            return Err(too_many_hubs(name, open));
+        }
+        Ok(())
     }
 
     /// Task hubs with data in the store.
-    pub fn task_hubs(&self) -> Result<Vec<String>, ClientError> {
+    pub async fn task_hubs(&self) -> Result<Vec<String>, ClientError> {
         Ok(self
             .inner
             .root
-            .hubs()?
+            .hubs()
+            .await?
             .iter()
             .map(|h| h.as_str().to_owned())
             .collect())
@@ -165,10 +182,7 @@ impl Weft {
         if let Some(shared) = self.inner.hubs.lock().expect("hubs lock").remove(name) {
             shared.close();
         }
-        let root = self.inner.root.clone();
-        let existed = tokio::task::spawn_blocking(move || root.delete_hub(&hub))
-            .await
-            .map_err(|e| ClientError::Internal(e.to_string()))??;
+        let existed = self.inner.root.delete_hub(&hub).await?;
         if existed {
             Ok(())
         } else {
@@ -246,7 +260,7 @@ impl Weft {
         &self.inner.config.policy.limits
     }
 
-    pub(super) fn root(&self) -> &Arc<Store> {
+    pub(super) fn root(&self) -> &Arc<dyn Storage> {
         &self.inner.root
     }
 
@@ -263,7 +277,7 @@ impl Weft {
         let _ = super::registry::ensure_loaded(
             &self.inner.registry,
             &self.inner.runtime,
-            &self.inner.root,
+            self.inner.root.as_ref(),
             digest,
         )
         .await;
@@ -278,13 +292,13 @@ impl Weft {
         id: Option<&str>,
         input: weft_core::Json,
     ) -> Result<weft_core::InstanceId, ClientError> {
-        self.default_hub()?.start(name, id, input).await
+        self.default_hub().await?.start(name, id, input).await
     }
-    pub fn status(&self, id: &str) -> Result<Option<super::Status>, ClientError> {
-        self.default_hub()?.status(id)
+    pub async fn status(&self, id: &str) -> Result<Option<super::Status>, ClientError> {
+        self.default_hub().await?.status(id).await
     }
-    pub fn history(&self, id: &str) -> Result<Vec<weft_core::HistoryEvent>, ClientError> {
-        self.default_hub()?.history(id)
+    pub async fn history(&self, id: &str) -> Result<Vec<weft_core::HistoryEvent>, ClientError> {
+        self.default_hub().await?.history(id).await
     }
     pub async fn raise_event(
         &self,
@@ -292,19 +306,30 @@ impl Weft {
         name: &str,
         data: weft_core::Json,
     ) -> Result<(), ClientError> {
-        self.default_hub()?.raise_event(id, name, data).await
+        self.default_hub().await?.raise_event(id, name, data).await
     }
     pub async fn wait_for_completion(
         &self,
         id: &str,
         timeout: std::time::Duration,
     ) -> Result<Option<super::Status>, ClientError> {
-        self.default_hub()?.wait_for_completion(id, timeout).await
+        self.default_hub()
+            .await?
+            .wait_for_completion(id, timeout)
+            .await
     }
     pub async fn check_replay(&self, id: &str) -> Result<(), super::ReplayMismatch> {
         let hub = self
             .default_hub()
+            .await
             .map_err(|e| super::ReplayMismatch::Unavailable(e.to_string()))?;
         hub.check_replay(id).await
     }
+}
+
+fn too_many_hubs(name: &str, open: usize) -> ClientError {
+    ClientError::InvalidTaskHub(format!(
+        "'{name}' would be task hub number {}; this host serves at most {MAX_HUBS}. Delete one first",
+        open + 1
+    ))
 }

@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 pub async fn list(State(st): State<ApiState>) -> Result<Response, ApiError> {
-    Ok(axum::Json(json!({ "taskHubs": st.weft.task_hubs()? })).into_response())
+    Ok(axum::Json(json!({ "taskHubs": st.weft.task_hubs().await? })).into_response())
 }
 
 pub async fn delete(

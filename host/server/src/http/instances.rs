@@ -19,14 +19,14 @@ const CONTINUATION: &str = "x-ms-continuation-token";
 const PAGE: usize = crate::host::MAX_PAGE;
 
 /// The handler's context and the instance's status; 404 for an unknown instance.
-fn existing(
+async fn existing(
     st: &ApiState,
     headers: &HeaderMap,
     q: Option<String>,
     id: &str,
 ) -> Result<(Ctx, Status), ApiError> {
-    let ctx = Ctx::new(st, headers, q)?;
-    let status = ctx.hub.status(id)?.ok_or_else(|| ApiError {
+    let ctx = Ctx::new(st, headers, q).await?;
+    let status = ctx.hub.status(id).await?.ok_or_else(|| ApiError {
         status: StatusCode::NOT_FOUND,
         message: format!("no instance with ID '{id}'"),
     })?;
@@ -39,12 +39,12 @@ pub async fn status(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (ctx, s) = existing(&st, &headers, q, &id)?;
+    let (ctx, s) = existing(&st, &headers, q, &id).await?;
     let show_input = ctx.params.bool("showInput", true)?;
     let show_history = ctx.params.bool("showHistory", false)?;
     let show_output = ctx.params.bool("showHistoryOutput", false)?;
     let events = if show_history {
-        Some(history::project(&ctx.hub.history(&id)?, show_output))
+        Some(history::project(&ctx.hub.history(&id).await?, show_output))
     } else {
         None
     };
@@ -62,8 +62,8 @@ pub async fn history(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (ctx, _) = existing(&st, &headers, q, &id)?;
-    Ok(axum::Json(history::full(&ctx.hub.history(&id)?)).into_response())
+    let (ctx, _) = existing(&st, &headers, q, &id).await?;
+    Ok(axum::Json(history::full(&ctx.hub.history(&id).await?)).into_response())
 }
 
 /// `HttpManagementPayload`: the instance's URLs including `rewindPostUri`.
@@ -73,7 +73,7 @@ pub async fn management(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let (ctx, _) = existing(&st, &headers, q, &id)?;
+    let (ctx, _) = existing(&st, &headers, q, &id).await?;
     Ok(axum::Json(payload::management(&ctx.links, &id)).into_response())
 }
 
@@ -82,7 +82,7 @@ pub async fn list(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
+    let ctx = Ctx::new(&st, &headers, q).await?;
     let filter = ctx.params.filter()?;
     let show_input = ctx.params.bool("showInput", true)?;
     let token = headers
@@ -95,12 +95,12 @@ pub async fn list(
         .filter(|t| !t.is_empty() && *t != "null")
         .map(str::to_owned);
     let (rows, next) = match ctx.params.count("top")? {
-        Some(top) => ctx.hub.list(&filter, top, token.as_deref())?,
+        Some(top) => ctx.hub.list(&filter, top, token.as_deref()).await?,
         None => {
             let mut all = Vec::new();
             let mut token = token;
             loop {
-                let (mut rows, next) = ctx.hub.list(&filter, PAGE, token.as_deref())?;
+                let (mut rows, next) = ctx.hub.list(&filter, PAGE, token.as_deref()).await?;
                 all.append(&mut rows);
                 match next {
                     Some(t) => token = Some(t),
@@ -126,7 +126,7 @@ pub async fn purge(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
+    let ctx = Ctx::new(&st, &headers, q).await?;
     let n = ctx.hub.purge(&id).await?;
     Ok(axum::Json(json!({ "instancesDeleted": n })).into_response())
 }
@@ -137,7 +137,7 @@ pub async fn purge_matching(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
+    let ctx = Ctx::new(&st, &headers, q).await?;
     let filter = ctx.params.filter()?;
     if filter.id_prefix.is_some() {
         return Err(ApiError::bad_request(

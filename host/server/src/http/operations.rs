@@ -19,9 +19,9 @@ pub async fn raise_event(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
+    let ctx = Ctx::new(&st, &headers, q).await?;
     // State first (404/410), then the body (400), as Durable Functions does.
-    match ctx.hub.status(&id)? {
+    match ctx.hub.status(&id).await? {
         None => {
             return Err(
                 ClientError::NotFound(InstanceId::new(id).map_err(ClientError::from)?).into(),
@@ -61,7 +61,7 @@ pub async fn control(
     RawQuery(q): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let ctx = Ctx::new(&st, &headers, q)?;
+    let ctx = Ctx::new(&st, &headers, q).await?;
     let reason = ctx.params.reason();
     match operation.to_ascii_lowercase().as_str() {
         "terminate" => ctx.hub.terminate(&id, reason).await?,

@@ -216,20 +216,24 @@ pub(super) struct Ctx {
 
 impl Ctx {
     /// For requests about existing things: an unknown task hub is a 404.
-    pub fn new(st: &ApiState, headers: &HeaderMap, query: Option<String>) -> Result<Ctx, ApiError> {
-        Ctx::open(st, headers, query, false)
-    }
-
-    /// For starting an instance, which creates the task hub if needed.
-    pub fn creating(
+    pub async fn new(
         st: &ApiState,
         headers: &HeaderMap,
         query: Option<String>,
     ) -> Result<Ctx, ApiError> {
-        Ctx::open(st, headers, query, true)
+        Ctx::open(st, headers, query, false).await
     }
 
-    fn open(
+    /// For starting an instance, which creates the task hub if needed.
+    pub async fn creating(
+        st: &ApiState,
+        headers: &HeaderMap,
+        query: Option<String>,
+    ) -> Result<Ctx, ApiError> {
+        Ctx::open(st, headers, query, true).await
+    }
+
+    async fn open(
         st: &ApiState,
         headers: &HeaderMap,
         query: Option<String>,
@@ -237,9 +241,9 @@ impl Ctx {
     ) -> Result<Ctx, ApiError> {
         let params = Params::parse(query.as_deref());
         let hub = if create {
-            st.weft.hub(params.task_hub())?
+            st.weft.hub(params.task_hub()).await?
         } else {
-            st.weft.existing_hub(params.task_hub())?
+            st.weft.existing_hub(params.task_hub()).await?
         };
         let host = headers
             .get(header::HOST)

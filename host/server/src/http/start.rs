@@ -50,7 +50,7 @@ async fn start_instance(
     st.weft
         .check_start(&name, id.as_deref(), digest.as_deref())
         .await?;
-    let ctx = Ctx::creating(&st, &headers, q)?;
+    let ctx = Ctx::creating(&st, &headers, q).await?;
     let id = ctx
         .hub
         .start_on(&name, id.as_deref(), input, digest.as_deref())

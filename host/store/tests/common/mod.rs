@@ -1,6 +1,8 @@
 //! Builders shared by the store's test suites.
 #![allow(dead_code)]
 
+pub mod backend;
+
 use std::path::PathBuf;
 
 use tempfile::TempDir;
@@ -9,9 +11,65 @@ use weft_core::{
     Timestamp,
 };
 use weft_store::{
-    ActivityWork, InstanceFilter, InstanceRecord, Op, OpOutcome, OpResult, Store, TimerEntry,
-    TimerKey, TurnWrite,
+    ActivityWork, Inbox, InstanceFilter, InstancePage, InstanceRecord, Op, OpOutcome, OpResult,
+    Store, StoreError, TimerEntry, TimerKey, TurnWrite,
 };
+
+/// What the helpers below need, from a [`Store`] (the redb-only suites) or
+/// from a backend under test through the `Storage` trait (conformance).
+pub trait Api {
+    fn commit(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError>;
+    fn instance(&self, id: &InstanceId) -> Result<Option<InstanceRecord>, StoreError>;
+    fn history(&self, id: &InstanceId) -> Result<Vec<HistoryEvent>, StoreError>;
+    fn all_inboxes(&self) -> Result<Vec<(InstanceId, Inbox)>, StoreError>;
+    fn activity_queue(&self) -> Result<Vec<(u64, ActivityWork)>, StoreError>;
+    fn timers(&self) -> Result<Vec<TimerEntry>, StoreError>;
+    fn list_instances(
+        &self,
+        filter: &InstanceFilter,
+        top: usize,
+        continuation: Option<&str>,
+    ) -> Result<InstancePage, StoreError>;
+    fn instance_count(&self) -> Result<u64, StoreError>;
+}
+
+macro_rules! api_for {
+    ($t:ty) => {
+        impl Api for $t {
+            fn commit(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError> {
+                <$t>::commit(self, ops)
+            }
+            fn instance(&self, id: &InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
+                <$t>::instance(self, id)
+            }
+            fn history(&self, id: &InstanceId) -> Result<Vec<HistoryEvent>, StoreError> {
+                <$t>::history(self, id)
+            }
+            fn all_inboxes(&self) -> Result<Vec<(InstanceId, Inbox)>, StoreError> {
+                <$t>::all_inboxes(self)
+            }
+            fn activity_queue(&self) -> Result<Vec<(u64, ActivityWork)>, StoreError> {
+                <$t>::activity_queue(self)
+            }
+            fn timers(&self) -> Result<Vec<TimerEntry>, StoreError> {
+                <$t>::timers(self)
+            }
+            fn list_instances(
+                &self,
+                filter: &InstanceFilter,
+                top: usize,
+                continuation: Option<&str>,
+            ) -> Result<InstancePage, StoreError> {
+                <$t>::list_instances(self, filter, top, continuation)
+            }
+            fn instance_count(&self) -> Result<u64, StoreError> {
+                <$t>::instance_count(self)
+            }
+        }
+    };
+}
+api_for!(Store);
+api_for!(backend::Sut);
 
 /// A store in a fresh temporary directory (removed when the `TempDir` drops).
 pub fn fresh() -> (TempDir, Store) {
@@ -174,12 +232,17 @@ pub fn event_raised(name: &str) -> Message {
 }
 
 /// Commits one op and returns its answer.
-pub fn one(store: &Store, op: Op) -> OpResult {
+pub fn one(store: &impl Api, op: Op) -> OpResult {
     store.commit(vec![op]).unwrap().pop().unwrap()
 }
 
 /// Commits a turn built from the stored record and returns the new record.
-pub fn run_turn(store: &Store, instance: &str, n: usize, status: RuntimeStatus) -> InstanceRecord {
+pub fn run_turn(
+    store: &impl Api,
+    instance: &str,
+    n: usize,
+    status: RuntimeStatus,
+) -> InstanceRecord {
     let rec = store.instance(&id(instance)).unwrap().unwrap();
     let t = turn(&rec, n, status);
     let next = t.record.clone();
@@ -193,7 +256,7 @@ pub fn run_turn(store: &Store, instance: &str, n: usize, status: RuntimeStatus) 
 /// An instance with something in every table: created at `created`, one turn
 /// (3 events, two queued activities, two timers, Running), an external event
 /// in its inbox, then a last turn (2 events) to `status`.
-pub fn populate(store: &Store, instance: &str, created: u64, status: RuntimeStatus) {
+pub fn populate(store: &impl Api, instance: &str, created: u64, status: RuntimeStatus) {
     one(store, create(instance, "e1", created)).unwrap();
     let rec = store.instance(&id(instance)).unwrap().unwrap();
     let mut t = turn(&rec, 3, RuntimeStatus::Running);
@@ -244,7 +307,7 @@ pub fn snapshot(store: &Store) -> Snapshot {
 }
 
 /// Every instance matching `filter`, through all pages.
-pub fn list_every(store: &Store, filter: &InstanceFilter) -> Vec<InstanceRecord> {
+pub fn list_every(store: &impl Api, filter: &InstanceFilter) -> Vec<InstanceRecord> {
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -258,7 +321,7 @@ pub fn list_every(store: &Store, filter: &InstanceFilter) -> Vec<InstanceRecord>
 }
 
 /// The IDs of every instance matching `filter`, in listing order.
-pub fn ids_matching(store: &Store, filter: &InstanceFilter) -> Vec<String> {
+pub fn ids_matching(store: &impl Api, filter: &InstanceFilter) -> Vec<String> {
     list_every(store, filter)
         .into_iter()
         .map(|r| r.instance_id.to_string())

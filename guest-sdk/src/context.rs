@@ -139,14 +139,141 @@ impl OrchestrationContext {
     /// failing `Serialize` impl). That is a bug in the orchestrator; the panic
     /// traps and the host fails the orchestration with the message.
     pub fn schedule_activity<I: Serialize, O>(&self, name: &str, input: I) -> Task<O> {
+        self.schedule_activity_attempt(name, input, 1)
+    }
+
+    /// Schedules attempt `attempt` of activity `name` (retry policies count
+    /// attempts from 1; the activity reads it from its context).
+    pub(crate) fn schedule_activity_attempt<I: Serialize, O>(
+        &self,
+        name: &str,
+        input: I,
+        attempt: u32,
+    ) -> Task<O> {
         let input = codec::encode(&input, format_args!("the input of activity '{name}'"))
             .unwrap_or_else(|failure| panic!("{failure}"));
-        let handle = self.host().call_activity(name, &input);
+        let handle = self.host().call_activity(name, &input, attempt);
         Task::new(
             handle,
             TaskKind::Activity(name.to_owned()),
             self.runtime.clone(),
         )
+    }
+
+    /// Runs orchestrator `name` with `input` as a sub-orchestration and waits
+    /// for its result. Its instance ID is
+    /// `{this instance's ID}:{schedule ID}`; see
+    /// [`schedule_sub_orchestrator`](Self::schedule_sub_orchestrator) to choose one.
+    /// The child's failure comes back as a [`Failure`] with its type, message
+    /// and details.
+    pub fn call_sub_orchestrator<I: Serialize, O: DeserializeOwned>(
+        &self,
+        name: &str,
+        input: I,
+    ) -> Result<O, Failure> {
+        self.schedule_sub_orchestrator(name, None, input).get()
+    }
+
+    /// Starts orchestrator `name` with `input` as a sub-orchestration without
+    /// waiting (for fan-out/fan-in and races), as instance `instance_id` or the
+    /// deterministic default. An ID that is this instance's own or belongs to
+    /// an instance that has not finished fails the task.
+    ///
+    /// # Panics
+    ///
+    /// If `input` cannot be encoded as JSON.
+    pub fn schedule_sub_orchestrator<I: Serialize, O>(
+        &self,
+        name: &str,
+        instance_id: Option<&str>,
+        input: I,
+    ) -> Task<O> {
+        let input = codec::encode(
+            &input,
+            format_args!("the input of sub-orchestration '{name}'"),
+        )
+        .unwrap_or_else(|failure| panic!("{failure}"));
+        let handle = self.host().call_sub_orchestrator(name, instance_id, &input);
+        Task::new(
+            handle,
+            TaskKind::SubOrchestration(name.to_owned()),
+            self.runtime.clone(),
+        )
+    }
+
+    /// Starts orchestrator `name` with `input` as a new, independent instance
+    /// (fire and forget): the caller does not wait and hears nothing back.
+    /// Returns the new instance's ID (`instance_id`, or the deterministic
+    /// default). The start is committed with this turn.
+    ///
+    /// # Panics
+    ///
+    /// If `input` cannot be encoded as JSON.
+    pub fn start_orchestration<I: Serialize>(
+        &self,
+        name: &str,
+        instance_id: Option<&str>,
+        input: I,
+    ) -> Result<String, Failure> {
+        let input = codec::encode(&input, format_args!("the input of orchestration '{name}'"))
+            .unwrap_or_else(|failure| panic!("{failure}"));
+        let handle = self.host().start_orchestration(name, instance_id, &input);
+        Task::new(
+            handle,
+            TaskKind::SubOrchestration(name.to_owned()),
+            self.runtime.clone(),
+        )
+        .get()
+    }
+
+    /// Sends event `name` with `data` to instance `instance_id` (one way: it
+    /// arrives there as a raised event). Sending to an unknown or finished
+    /// instance is recorded and dropped; it does not fail the sender
+    /// (Durable Functions' rule).
+    ///
+    /// # Panics
+    ///
+    /// If `data` cannot be encoded as JSON.
+    pub fn send_event<T: Serialize>(&self, instance_id: &str, name: &str, data: &T) {
+        let data = codec::encode(data, format_args!("the data of event '{name}'"))
+            .unwrap_or_else(|failure| panic!("{failure}"));
+        self.host().send_event(instance_id, name, &data);
+    }
+
+    /// Restarts this orchestration with `input` once the orchestrator returns
+    /// same instance ID, a new execution, an empty history. Events
+    /// received but not waited for are delivered to the new execution.
+    /// Return its value from the orchestrator: `return ctx.continue_as_new(n - 1);`.
+    ///
+    /// # Panics
+    ///
+    /// If `input` cannot be encoded as JSON.
+    pub fn continue_as_new<I: Serialize, O: Default>(&self, input: I) -> Result<O, Failure> {
+        self.continue_as_new_with(input, true)
+    }
+
+    /// [`continue_as_new`](Self::continue_as_new), choosing whether events
+    /// received but not waited for are carried over (`false` drops them).
+    ///
+    /// # Panics
+    ///
+    /// If `input` cannot be encoded as JSON.
+    pub fn continue_as_new_with<I: Serialize, O: Default>(
+        &self,
+        input: I,
+        preserve_unprocessed_events: bool,
+    ) -> Result<O, Failure> {
+        let input = codec::encode(&input, "the input of continue-as-new")
+            .unwrap_or_else(|failure| panic!("{failure}"));
+        self.host()
+            .continue_as_new(&input, preserve_unprocessed_events);
+        Ok(O::default())
+    }
+
+    /// A deterministic UUID (version 5, from the instance ID, the
+    /// orchestration time and a counter): the same value on every replay.
+    pub fn new_guid(&self) -> String {
+        self.host().new_guid()
     }
 
     /// Schedules a durable timer that fires at `fire_at` (rounded down to the

@@ -22,7 +22,12 @@ pub(crate) trait Host {
     fn instance_id(&self) -> String;
     fn now(&self) -> u64;
     fn is_replaying(&self) -> bool;
-    fn call_activity(&self, name: &str, input: &str) -> u32;
+    fn call_activity(&self, name: &str, input: &str, attempt: u32) -> u32;
+    fn call_sub_orchestrator(&self, name: &str, instance: Option<&str>, input: &str) -> u32;
+    fn start_orchestration(&self, name: &str, instance: Option<&str>, input: &str) -> u32;
+    fn send_event(&self, instance: &str, name: &str, input: &str);
+    fn continue_as_new(&self, input: &str, preserve_unprocessed_events: bool);
+    fn new_guid(&self) -> String;
     fn create_timer(&self, fire_at: u64) -> u32;
     fn wait_for_event(&self, name: &str) -> u32;
     fn cancel(&self, task: u32);
@@ -48,8 +53,31 @@ impl Host for WitHost {
         wit::is_replaying()
     }
 
-    fn call_activity(&self, name: &str, input: &str) -> u32 {
-        wit::call_activity(name, input)
+    fn call_activity(&self, name: &str, input: &str, attempt: u32) -> u32 {
+        match attempt {
+            0 | 1 => wit::call_activity(name, input),
+            n => wit::call_activity_attempt(name, input, n),
+        }
+    }
+
+    fn call_sub_orchestrator(&self, name: &str, instance: Option<&str>, input: &str) -> u32 {
+        wit::call_sub_orchestrator(name, instance, input)
+    }
+
+    fn start_orchestration(&self, name: &str, instance: Option<&str>, input: &str) -> u32 {
+        wit::start_orchestration(name, instance, input)
+    }
+
+    fn send_event(&self, instance: &str, name: &str, input: &str) {
+        wit::send_event(instance, name, input)
+    }
+
+    fn continue_as_new(&self, input: &str, preserve_unprocessed_events: bool) {
+        wit::continue_as_new(input, preserve_unprocessed_events)
+    }
+
+    fn new_guid(&self) -> String {
+        wit::new_guid()
     }
 
     fn create_timer(&self, fire_at: u64) -> u32 {

@@ -76,7 +76,8 @@
 //! | `context` | [`OrchestrationContext`]: time, scheduling, events, status, logs |
 //! | `task` | [`Task`] and [`TaskHandle`]: a scheduled task and waiting on it |
 //! | `combinators` | [`OrchestrationContext::when_all`], [`OrchestrationContext::when_any`], event-with-timeout |
-//! | `retry` | [`RetryPolicy`] and [`OrchestrationContext::call_activity_with_retry`] |
+//! | `retry` | [`RetryPolicy`], [`OrchestrationContext::call_activity_with_retry`] and [`OrchestrationContext::call_sub_orchestrator_with_retry`] |
+//! | `activity_info` | [`ActivityInfo`]: an activity's instance ID, schedule ID and attempt |
 //! | `failure` | [`Failure`], the error type of tasks, activities and orchestrations |
 //! | `log_level` | [`LogLevel`] |
 //! | `export` | [`export_component!`] and the dispatch it expands to |
@@ -84,6 +85,7 @@
 
 #![warn(missing_docs)]
 
+mod activity_info;
 #[doc(hidden)]
 #[allow(missing_docs)]
 pub mod bindings;
@@ -100,6 +102,7 @@ mod task;
 #[cfg(test)]
 mod testing;
 
+pub use activity_info::ActivityInfo;
 pub use context::OrchestrationContext;
 pub use failure::Failure;
 pub use log_level::LogLevel;
@@ -108,7 +111,9 @@ pub use task::{Task, TaskHandle};
 
 /// The names an author needs, for `use weft_sdk::prelude::*`.
 pub mod prelude {
-    pub use crate::{Failure, LogLevel, OrchestrationContext, RetryPolicy, Task, TaskHandle};
+    pub use crate::{
+        ActivityInfo, Failure, LogLevel, OrchestrationContext, RetryPolicy, Task, TaskHandle,
+    };
 }
 
 /// Support for [`export_component!`]; not a stable API.

@@ -205,10 +205,43 @@ impl OrchestrationContext {
         input: I,
         policy: &RetryPolicy,
     ) -> Result<O, Failure> {
+        let what = format!("activity '{name}'");
+        self.retrying(&what, policy, |attempt| {
+            self.schedule_activity_attempt(name, &input, attempt).get()
+        })
+    }
+
+    /// Runs orchestrator `name` with `input` as a sub-orchestration, retrying
+    /// failures under `policy` with durable timers between attempts. Each
+    /// attempt is a new child with the default instance ID of its call
+    /// (`{this instance's ID}:{schedule ID}`).
+    ///
+    /// # Panics
+    ///
+    /// If `input` cannot be encoded as JSON.
+    pub fn call_sub_orchestrator_with_retry<I: Serialize, O: DeserializeOwned>(
+        &self,
+        name: &str,
+        input: I,
+        policy: &RetryPolicy,
+    ) -> Result<O, Failure> {
+        let what = format!("sub-orchestration '{name}'");
+        self.retrying(&what, policy, |_| {
+            self.schedule_sub_orchestrator(name, None, &input).get()
+        })
+    }
+
+    /// Durable Task's retry loop around `attempt(n)` (n from 1).
+    fn retrying<O>(
+        &self,
+        what: &str,
+        policy: &RetryPolicy,
+        mut attempt_once: impl FnMut(u32) -> Result<O, Failure>,
+    ) -> Result<O, Failure> {
         let first_attempt_at = self.now_millis();
         let mut attempt = 1;
         loop {
-            let failure = match self.call_activity(name, &input) {
+            let failure = match attempt_once(attempt) {
                 Ok(output) => return Ok(output),
                 Err(failure) => failure,
             };
@@ -219,7 +252,7 @@ impl OrchestrationContext {
             self.log(
                 LogLevel::Warn,
                 format!(
-                    "activity '{name}' failed on attempt {attempt} of {}: {failure}; retrying in {} ms",
+                    "{what} failed on attempt {attempt} of {}: {failure}; retrying in {} ms",
                     policy.max_attempts,
                     delay.as_millis()
                 ),
@@ -357,9 +390,16 @@ mod tests {
             vec![
                 Command::activity("Charge", "7"),
                 Command::Timer(11_000),
-                Command::activity("Charge", "7"),
+                // Retries tell the host (and the activity) their attempt number.
+                Command::Attempt {
+                    name: "Charge".into(),
+                    attempt: 2
+                },
                 Command::Timer(13_000),
-                Command::activity("Charge", "7"),
+                Command::Attempt {
+                    name: "Charge".into(),
+                    attempt: 3
+                },
             ]
         );
     }

@@ -40,6 +40,7 @@ impl fmt::Display for TaskHandle {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum TaskKind {
     Activity(String),
+    SubOrchestration(String),
     Timer,
     Event(String),
 }
@@ -48,6 +49,9 @@ impl fmt::Display for TaskKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TaskKind::Activity(name) => write!(f, "the result of activity '{name}'"),
+            TaskKind::SubOrchestration(name) => {
+                write!(f, "the result of sub-orchestration '{name}'")
+            }
             TaskKind::Timer => f.write_str("a fired timer"),
             TaskKind::Event(name) => write!(f, "the payload of event '{name}'"),
         }

@@ -13,7 +13,33 @@ use std::rc::Rc;
 /// What the code asked the host to do, in order.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Command {
-    Activity { name: String, input: String },
+    Activity {
+        name: String,
+        input: String,
+    },
+    /// A retry's activity call (attempt >= 2).
+    Attempt {
+        name: String,
+        attempt: u32,
+    },
+    SubOrchestration {
+        name: String,
+        instance: Option<String>,
+        input: String,
+    },
+    Start {
+        name: String,
+        instance: Option<String>,
+    },
+    Send {
+        instance: String,
+        name: String,
+        input: String,
+    },
+    ContinueAsNew {
+        input: String,
+        preserve: bool,
+    },
     Timer(u64),
     Event(String),
     Cancel(u32),
@@ -122,8 +148,53 @@ impl Host for FakeHost {
         false
     }
 
-    fn call_activity(&self, name: &str, input: &str) -> u32 {
-        self.schedule(Command::activity(name, input))
+    fn call_activity(&self, name: &str, input: &str, attempt: u32) -> u32 {
+        match attempt {
+            0 | 1 => self.schedule(Command::activity(name, input)),
+            attempt => self.schedule(Command::Attempt {
+                name: name.to_owned(),
+                attempt,
+            }),
+        }
+    }
+
+    fn call_sub_orchestrator(&self, name: &str, instance: Option<&str>, input: &str) -> u32 {
+        self.schedule(Command::SubOrchestration {
+            name: name.to_owned(),
+            instance: instance.map(str::to_owned),
+            input: input.to_owned(),
+        })
+    }
+
+    fn start_orchestration(&self, name: &str, instance: Option<&str>, _input: &str) -> u32 {
+        self.schedule(Command::Start {
+            name: name.to_owned(),
+            instance: instance.map(str::to_owned),
+        })
+    }
+
+    fn send_event(&self, instance: &str, name: &str, input: &str) {
+        self.schedule(Command::Send {
+            instance: instance.to_owned(),
+            name: name.to_owned(),
+            input: input.to_owned(),
+        });
+    }
+
+    fn continue_as_new(&self, input: &str, preserve: bool) {
+        self.state
+            .borrow_mut()
+            .commands
+            .push(Command::ContinueAsNew {
+                input: input.to_owned(),
+                preserve,
+            });
+    }
+
+    fn new_guid(&self) -> String {
+        let mut s = self.state.borrow_mut();
+        s.next_handle += 0;
+        format!("guid-{}", s.commands.len())
     }
 
     fn create_timer(&self, fire_at: u64) -> u32 {

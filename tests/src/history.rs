@@ -42,6 +42,8 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
     let mut in_episode = false;
     let mut scheduled_tasks = HashSet::new();
     let mut scheduled_timers = HashSet::new();
+    // Sub-orchestrations and sent events share the schedule IDs.
+    let mut scheduled_other = HashSet::new();
     let mut completed: HashMap<u32, usize> = HashMap::new();
     let mut fired: HashMap<u32, usize> = HashMap::new();
     let mut starts = 0;
@@ -73,18 +75,37 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
                         e.kind.describe()
                     ));
                 }
-                let new = if matches!(e.kind, EventKind::TaskScheduled { .. }) {
-                    !scheduled_timers.contains(&id.0) && scheduled_tasks.insert(id.0)
-                } else {
-                    !scheduled_tasks.contains(&id.0) && scheduled_timers.insert(id.0)
-                };
+                let new = !scheduled_other.contains(&id.0)
+                    && if matches!(e.kind, EventKind::TaskScheduled { .. }) {
+                        !scheduled_timers.contains(&id.0) && scheduled_tasks.insert(id.0)
+                    } else {
+                        !scheduled_tasks.contains(&id.0) && scheduled_timers.insert(id.0)
+                    };
                 if !new {
                     v.push(format!("event {i}: schedule ID {id} used again"));
                 }
             }
+            EventKind::SubOrchestrationInstanceCreated { id, .. }
+            | EventKind::EventSent { id, .. } => {
+                let taken = scheduled_tasks.contains(&id.0) || scheduled_timers.contains(&id.0);
+                if taken || !scheduled_other.insert(id.0) {
+                    v.push(format!("event {i}: schedule ID {id} used again"));
+                }
+            }
             EventKind::TaskCompleted { scheduled_id, .. }
-            | EventKind::TaskFailed { scheduled_id, .. } => {
-                if !scheduled_tasks.contains(&scheduled_id.0) {
+            | EventKind::TaskFailed { scheduled_id, .. }
+            | EventKind::SubOrchestrationInstanceCompleted { scheduled_id, .. }
+            | EventKind::SubOrchestrationInstanceFailed { scheduled_id, .. } => {
+                let sub = matches!(
+                    e.kind,
+                    EventKind::SubOrchestrationInstanceCompleted { .. }
+                        | EventKind::SubOrchestrationInstanceFailed { .. }
+                );
+                let known = match sub {
+                    true => scheduled_other.contains(&scheduled_id.0),
+                    false => scheduled_tasks.contains(&scheduled_id.0),
+                };
+                if !known {
                     v.push(format!(
                         "event {i}: completion of {scheduled_id}, which no earlier TaskScheduled has"
                     ));
@@ -120,7 +141,7 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
         v.push("the last episode is not closed by OrchestratorCompleted".into());
     }
     for (id, n) in completed.iter().filter(|(_, n)| **n > 1) {
-        v.push(format!("activity #{id} completed {n} times"));
+        v.push(format!("task #{id} completed {n} times"));
     }
     for (id, n) in fired.iter().filter(|(_, n)| **n > 1) {
         v.push(format!("timer #{id} fired {n} times"));
@@ -165,8 +186,17 @@ pub fn assert_all_resolved(id: &str, history: &[HistoryEvent]) {
             EventKind::TimerCreated { id, .. } => {
                 open.insert(id.0, "timer");
             }
+            EventKind::SubOrchestrationInstanceCreated {
+                id,
+                detached: false,
+                ..
+            } => {
+                open.insert(id.0, "sub-orchestration");
+            }
             EventKind::TaskCompleted { scheduled_id, .. }
-            | EventKind::TaskFailed { scheduled_id, .. } => {
+            | EventKind::TaskFailed { scheduled_id, .. }
+            | EventKind::SubOrchestrationInstanceCompleted { scheduled_id, .. }
+            | EventKind::SubOrchestrationInstanceFailed { scheduled_id, .. } => {
                 open.remove(&scheduled_id.0);
             }
             EventKind::TimerFired { timer_id, .. } => {
@@ -217,11 +247,13 @@ mod tests {
                 input: Json::null(),
                 execution_id: ExecutionId("e".into()),
                 component: "sha256:0".into(),
+                parent: None,
             }),
             ev(EventKind::TaskScheduled {
                 id: ScheduleId(0),
                 name: "Step".into(),
                 input: Json::null(),
+                attempt: None,
             }),
             ev(EventKind::TimerCreated {
                 id: ScheduleId(1),
@@ -293,7 +325,10 @@ mod tests {
         let end = terminated.pop().unwrap();
         terminated.extend([
             ev(EventKind::OrchestratorStarted),
-            ev(EventKind::ExecutionTerminated { reason: None }),
+            ev(EventKind::ExecutionTerminated {
+                reason: None,
+                recurse: false,
+            }),
             ev(EventKind::OrchestratorCompleted),
             end,
         ]);

@@ -159,7 +159,7 @@ fn duplicate_control_requests_racing_each_other_apply_once() {
         history::outline(&h[1])
     );
     let reason = h[1].iter().find_map(|e| match &e.kind {
-        weft_core::EventKind::ExecutionTerminated { reason } => reason.clone(),
+        weft_core::EventKind::ExecutionTerminated { reason, .. } => reason.clone(),
         _ => None,
     });
     assert_eq!(

@@ -25,11 +25,15 @@ struct Plan {
     steps: u64,
     /// Number of durable timers.
     timers: usize,
+    /// Sub-orchestrations (each a CrashMix of `steps`), for a CrashParent.
+    children: u64,
+    /// A CrashCountdown: one step per execution, continuing as new.
+    eternal: bool,
 }
 
 impl Plan {
     fn expected(&self) -> u64 {
-        (0..self.steps).map(|i| 2 * i).sum()
+        self.children.max(1) * (0..self.steps).map(|i| 2 * i).sum::<u64>()
     }
 }
 
@@ -45,6 +49,8 @@ fn plans() -> Vec<Plan> {
             input: json!({"steps": steps, "timerMs": 300}),
             steps,
             timers: steps as usize,
+            children: 0,
+            eternal: false,
         });
     }
     for i in 0..20u64 {
@@ -55,6 +61,33 @@ fn plans() -> Vec<Plan> {
             input: json!(n),
             steps: n,
             timers: n as usize,
+            children: 0,
+            eternal: false,
+        });
+    }
+    // Parents with children, and eternal orchestrations.
+    for i in 0..10u64 {
+        let steps = 3 + i % 4;
+        v.push(Plan {
+            id: format!("parent-{i:02}"),
+            name: "CrashParent",
+            input: json!({"children": 3, "steps": steps, "timerMs": 300}),
+            steps,
+            timers: 0,
+            children: 3,
+            eternal: false,
+        });
+    }
+    for i in 0..10u64 {
+        let n = 10 + i;
+        v.push(Plan {
+            id: format!("eternal-{i:02}"),
+            name: "CrashCountdown",
+            input: json!({"n": n, "timerMs": 200}),
+            steps: n,
+            timers: 0,
+            children: 0,
+            eternal: true,
         });
     }
     v
@@ -274,6 +307,60 @@ fn sigkill_under_load_loses_and_repeats_no_step() {
         history::assert_well_formed(&p.id, &h);
         history::assert_all_resolved(&p.id, &h);
         assert_eq!(history::final_status(&h), Some(RuntimeStatus::Completed));
+        if let Err(e) = host.check_replay(&p.id) {
+            panic!("{}: replay differs from the stored history: {e}", p.id);
+        }
+        if p.eternal {
+            // Only the last execution is kept: its start and its end.
+            assert_eq!(
+                history::count(&h, "ExecutionStarted"),
+                1,
+                "{}: {}",
+                p.id,
+                history::outline(&h)
+            );
+            assert_eq!(history::count(&h, "TaskScheduled"), 0, "{}", p.id);
+            continue;
+        }
+        if p.children > 0 {
+            // Every child started once and reported once.
+            assert_eq!(
+                history::count(&h, "SubOrchestrationInstanceCreated"),
+                3,
+                "{}",
+                p.id
+            );
+            assert_eq!(
+                history::count(&h, "SubOrchestrationInstanceCompleted"),
+                3,
+                "{}",
+                p.id
+            );
+            for n in 0..p.children {
+                let child = format!("{}:{n}", p.id);
+                let ch = host.history(&child);
+                history::assert_well_formed(&child, &ch);
+                history::assert_all_resolved(&child, &ch);
+                assert_eq!(
+                    history::count(&ch, "TaskScheduled"),
+                    p.steps as usize,
+                    "{child}"
+                );
+                let parent = ch.iter().find_map(|e| match &e.kind {
+                    EventKind::ExecutionStarted { parent, .. } => parent.clone(),
+                    _ => None,
+                });
+                assert_eq!(
+                    parent.map(|p| p.instance_id.to_string()),
+                    Some(p.id.clone()),
+                    "{child} names its parent"
+                );
+                if let Err(e) = host.check_replay(&child) {
+                    panic!("{child}: replay differs from the stored history: {e}");
+                }
+            }
+            continue;
+        }
         assert_eq!(
             history::count(&h, "TaskScheduled"),
             p.steps as usize,
@@ -313,9 +400,6 @@ fn sigkill_under_load_loses_and_repeats_no_step() {
             "{}: step inputs",
             p.id
         );
-        if let Err(e) = host.check_replay(&p.id) {
-            panic!("{}: replay differs from the stored history: {e}", p.id);
-        }
     }
     eprintln!("crash test done in {:?}", t0.elapsed());
 }

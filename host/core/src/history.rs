@@ -1,6 +1,6 @@
 //! History events: the append-only record of an execution.
 
-use crate::{ExecutionId, Failure, Json, RuntimeStatus, ScheduleId, Timestamp};
+use crate::{ExecutionId, Failure, InstanceId, Json, RuntimeStatus, ScheduleId, Timestamp};
 use serde::{Deserialize, Serialize};
 
 /// One entry of an execution's history.
@@ -34,12 +34,19 @@ pub enum EventKind {
         execution_id: ExecutionId,
         /// Content digest of the component the execution runs on.
         component: String,
+        /// The orchestration that started this one as a sub-orchestration and
+        /// waits for its result; `None` for a top-level (or detached) start.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent: Option<ParentInstance>,
     },
-    /// The code scheduled activity `name`.
+    /// The code scheduled activity `name`; `attempt` is set for a retry made
+    /// by a retry policy (2 for the first retry), absent for a first attempt.
     TaskScheduled {
         id: ScheduleId,
         name: String,
         input: Json,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        attempt: Option<u32>,
     },
     /// Activity `scheduled_id` returned a result.
     TaskCompleted {
@@ -51,6 +58,35 @@ pub enum EventKind {
         scheduled_id: ScheduleId,
         failure: Failure,
     },
+    /// The code started orchestrator `name` as instance `instance_id`. A
+    /// `detached` start (fire and forget) is resolved at once and never
+    /// reports back; otherwise the child's end arrives as
+    /// `SubOrchestrationInstanceCompleted` or `…Failed`.
+    SubOrchestrationInstanceCreated {
+        id: ScheduleId,
+        name: String,
+        instance_id: InstanceId,
+        input: Json,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        detached: bool,
+    },
+    /// Sub-orchestration `scheduled_id` completed with `result`.
+    SubOrchestrationInstanceCompleted {
+        scheduled_id: ScheduleId,
+        result: Json,
+    },
+    /// Sub-orchestration `scheduled_id` failed (or could not start, or was terminated).
+    SubOrchestrationInstanceFailed {
+        scheduled_id: ScheduleId,
+        failure: Failure,
+    },
+    /// The code sent event `name` to instance `instance_id` (one way).
+    EventSent {
+        id: ScheduleId,
+        instance_id: InstanceId,
+        name: String,
+        input: Json,
+    },
     /// The code created a durable timer due at `fire_at`.
     TimerCreated { id: ScheduleId, fire_at: Timestamp },
     /// Timer `timer_id` fired.
@@ -60,10 +96,13 @@ pub enum EventKind {
     },
     /// External event `name` arrived with `input`.
     EventRaised { name: String, input: Json },
-    /// The instance was terminated; `reason` becomes its output.
+    /// The instance was terminated; `reason` becomes its output. With
+    /// `recurse`, its running sub-orchestrations are terminated too.
     ExecutionTerminated {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        recurse: bool,
     },
     /// The instance was suspended: arrivals wait until it is resumed.
     ExecutionSuspended {
@@ -104,6 +143,12 @@ impl EventKind {
             EventKind::TaskScheduled { .. } => "TaskScheduled",
             EventKind::TaskCompleted { .. } => "TaskCompleted",
             EventKind::TaskFailed { .. } => "TaskFailed",
+            EventKind::SubOrchestrationInstanceCreated { .. } => "SubOrchestrationInstanceCreated",
+            EventKind::SubOrchestrationInstanceCompleted { .. } => {
+                "SubOrchestrationInstanceCompleted"
+            }
+            EventKind::SubOrchestrationInstanceFailed { .. } => "SubOrchestrationInstanceFailed",
+            EventKind::EventSent { .. } => "EventSent",
             EventKind::TimerCreated { .. } => "TimerCreated",
             EventKind::TimerFired { .. } => "TimerFired",
             EventKind::EventRaised { .. } => "EventRaised",
@@ -115,22 +160,36 @@ impl EventKind {
         }
     }
 
-    /// The schedule ID of a scheduling event (`TaskScheduled`, `TimerCreated`).
-    pub fn scheduled(&self) -> Option<ScheduleId> {
-        match self {
-            EventKind::TaskScheduled { id, .. } | EventKind::TimerCreated { id, .. } => Some(*id),
-            _ => None,
-        }
-    }
-
     /// A one-line description for error messages, e.g. `TaskScheduled #2 'SayHello'`.
     pub fn describe(&self) -> String {
         match self {
             EventKind::TaskScheduled { id, name, .. } => format!("TaskScheduled {id} '{name}'"),
             EventKind::TimerCreated { id, fire_at } => format!("TimerCreated {id} due {fire_at}"),
+            EventKind::SubOrchestrationInstanceCreated {
+                id,
+                name,
+                instance_id,
+                ..
+            } => format!("SubOrchestrationInstanceCreated {id} '{name}' as '{instance_id}'"),
+            EventKind::EventSent {
+                id,
+                instance_id,
+                name,
+                ..
+            } => format!("EventSent {id} '{name}' to '{instance_id}'"),
             other => other.type_name().to_owned(),
         }
     }
+}
+
+/// Where a sub-orchestration reports its end: the parent's instance and
+/// execution, and the schedule ID of the parent's call (DTFx `ParentInstance`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ParentInstance {
+    pub instance_id: InstanceId,
+    pub execution_id: ExecutionId,
+    pub schedule_id: ScheduleId,
 }
 
 impl HistoryEvent {

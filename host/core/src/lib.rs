@@ -9,14 +9,16 @@ mod failure;
 mod history;
 mod ids;
 mod json;
+mod lifecycle;
 mod message;
 mod status;
 mod time;
 
 pub use failure::Failure;
-pub use history::{EventKind, HistoryEvent};
+pub use history::{EventKind, HistoryEvent, ParentInstance};
 pub use ids::{ExecutionId, InstanceId, InstanceIdError, ScheduleId};
 pub use json::{Json, JsonError};
+pub use lifecycle::{Ending, Request};
 pub use message::Message;
 pub use status::RuntimeStatus;
 pub use time::Timestamp;

@@ -1,8 +1,13 @@
 //! What a turn asks the host to do, and how it ended.
 
-use weft_core::{Failure, HistoryEvent, Json, ScheduleId, Timestamp};
+use weft_core::{
+    Ending, Failure, HistoryEvent, InstanceId, Json, ParentInstance, RuntimeStatus, ScheduleId,
+    Timestamp,
+};
 
-/// Work for the host, produced by new (not replayed) commands.
+/// Work for the host, produced by new (not replayed) commands. The host
+/// commits it with the turn: work items, timers, and an outbox of messages
+/// to other instances, so a crash never loses or repeats one.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Run activity `name` and report back as `TaskCompleted`/`TaskFailed` for `id`.
@@ -10,11 +15,44 @@ pub enum Action {
         id: ScheduleId,
         name: String,
         input: Json,
+        /// 1 for a first attempt; a retry policy's retries count up.
+        attempt: u32,
     },
     /// Deliver `TimerFired` for `id` at `fire_at`.
     CreateTimer { id: ScheduleId, fire_at: Timestamp },
     /// The timer is no longer wanted: remove it if it has not fired.
     CancelTimer { id: ScheduleId, fire_at: Timestamp },
+    /// Start orchestrator `name` as instance `instance` (outbox). With a
+    /// `parent`, the child reports its end there; when the ID is taken by an
+    /// instance that has not finished, the parent's task `id` fails instead.
+    StartOrchestration {
+        id: ScheduleId,
+        instance: InstanceId,
+        name: String,
+        input: Json,
+        parent: Option<ParentInstance>,
+    },
+    /// A rewind voided child `instance`'s failure: rewind the child if it
+    /// failed, else start it again as [`Action::StartOrchestration`] would.
+    RewindOrchestration {
+        instance: InstanceId,
+        name: String,
+        input: Json,
+        parent: Option<ParentInstance>,
+    },
+    /// Terminate `instance` and its running descendants (outbox): a recursive
+    /// terminate reaching a running child. Dropped when it has finished.
+    TerminateOrchestration {
+        instance: InstanceId,
+        reason: Option<String>,
+    },
+    /// Raise event `name` on `instance` (outbox); dropped when the instance
+    /// is unknown or finished.
+    SendEvent {
+        instance: InstanceId,
+        name: String,
+        input: Json,
+    },
 }
 
 /// How a turn ended for the orchestrator.
@@ -26,6 +64,43 @@ pub enum TurnOutcome {
     Completed(Json),
     /// The orchestrator returned an error or trapped.
     Failed(Failure),
+    /// The orchestrator restarts itself with `input`: same instance,
+    /// new execution, empty history.
+    ContinuedAsNew {
+        input: Json,
+        /// Deliver the events it received but never waited for to the next
+        /// execution (durabletask-dotnet's default, true).
+        preserve_unprocessed_events: bool,
+    },
+}
+
+impl TurnOutcome {
+    /// How the execution ended, or `None` while it waits.
+    pub fn ending(&self) -> Option<Ending> {
+        match self {
+            TurnOutcome::Waiting => None,
+            TurnOutcome::Completed(v) => Some(Ending::Completed(v.clone())),
+            TurnOutcome::Failed(f) => Some(Ending::Failed(f.clone())),
+            TurnOutcome::ContinuedAsNew { input, .. } => {
+                Some(Ending::ContinuedAsNew(input.clone()))
+            }
+        }
+    }
+
+    /// The instance's status after the turn.
+    pub fn status(&self) -> RuntimeStatus {
+        self.ending().map_or(RuntimeStatus::Running, |e| e.status())
+    }
+}
+
+/// The next execution of a continue-as-new.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NextExecution {
+    /// Its input.
+    pub input: Json,
+    /// Events to deliver to it, in arrival order: the ones this execution
+    /// received but never waited for, when preserved.
+    pub carried: Vec<HistoryEvent>,
 }
 
 /// Everything a turn produced, to be committed in one transaction.
@@ -33,12 +108,17 @@ pub enum TurnOutcome {
 pub struct TurnOutput {
     /// Events to append to the stored history, in order.
     pub new_events: Vec<HistoryEvent>,
-    /// Work to hand to the host after the commit.
+    /// Work to commit with the turn and hand out after it.
     pub actions: Vec<Action>,
-    /// The custom status after this turn.
-    pub custom_status: Option<Json>,
+    /// The custom status after this turn, when the code set it in this
+    /// execution (`None`: it never did, and the status it had stays; after a
+    /// continue-as-new that is the previous execution's).
+    pub custom_status: Option<Option<Json>>,
     pub outcome: TurnOutcome,
     /// When the execution ended this turn: the names of the events it received
-    /// but never waited for (they are dropped with it).
+    /// but never waited for (dropped with it, unless carried to the next
+    /// execution).
     pub unconsumed_events: Vec<String>,
+    /// Set when the execution continued as new.
+    pub next_execution: Option<NextExecution>,
 }

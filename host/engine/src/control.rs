@@ -7,8 +7,12 @@
 //! other episode.
 
 use crate::action::Action;
-use std::collections::{HashMap, HashSet};
-use weft_core::{EventKind, HistoryEvent, Json, RuntimeStatus, ScheduleId, Timestamp};
+use crate::kinds::{self, Origin};
+use crate::task::Outcome;
+use std::collections::HashSet;
+use weft_core::{
+    Ending, EventKind, HistoryEvent, InstanceId, Request, RuntimeStatus, ScheduleId, Timestamp,
+};
 
 /// What a control turn records and asks for.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -23,45 +27,59 @@ pub struct ControlOutput {
 /// in `status` with `history`. `None` means it does not apply in that status
 /// (for example resuming a running instance) and is dropped.
 pub fn apply_control(
+    instance: &InstanceId,
     history: &[HistoryEvent],
     status: RuntimeStatus,
     now: Timestamp,
     control: &EventKind,
 ) -> Option<ControlOutput> {
     let (event, actions, status) = match control {
-        EventKind::ExecutionTerminated { reason } if !status.is_terminal() => {
-            let cancel = open_timers(history)
-                .into_iter()
-                .map(|(id, fire_at)| Action::CancelTimer { id, fire_at })
+        EventKind::ExecutionTerminated { reason, recurse }
+            if Request::Terminate.accepts(status) =>
+        {
+            let mut actions: Vec<Action> = open_commands(history)
+                .filter_map(|(kind, event)| kind.abandon(event))
                 .collect();
+            if *recurse {
+                actions.extend(open_commands(history).filter_map(|(_, event)| {
+                    let EventKind::SubOrchestrationInstanceCreated { instance_id, .. } = event
+                    else {
+                        return None;
+                    };
+                    Some(Action::TerminateOrchestration {
+                        instance: instance_id.clone(),
+                        reason: Some(format!(
+                            "its parent '{instance}' was terminated{}",
+                            reason.as_ref().map_or(String::new(), |r| format!(": {r}"))
+                        )),
+                    })
+                }));
+            }
             (
                 EventKind::ExecutionTerminated {
                     reason: reason.clone(),
+                    recurse: *recurse,
                 },
-                cancel,
+                actions,
                 RuntimeStatus::Terminated,
             )
         }
-        EventKind::ExecutionSuspended { reason }
-            if matches!(status, RuntimeStatus::Running | RuntimeStatus::Pending) =>
-        {
-            (
-                EventKind::ExecutionSuspended {
-                    reason: reason.clone(),
-                },
-                Vec::new(),
-                RuntimeStatus::Suspended,
-            )
-        }
-        EventKind::ExecutionResumed { reason } if status == RuntimeStatus::Suspended => (
+        EventKind::ExecutionSuspended { reason } if Request::Suspend.accepts(status) => (
+            EventKind::ExecutionSuspended {
+                reason: reason.clone(),
+            },
+            Vec::new(),
+            RuntimeStatus::Suspended,
+        ),
+        EventKind::ExecutionResumed { reason } if Request::Resume.accepts(status) => (
             EventKind::ExecutionResumed {
                 reason: reason.clone(),
             },
             Vec::new(),
             RuntimeStatus::Running,
         ),
-        EventKind::ExecutionRewound { reason, .. } if status == RuntimeStatus::Failed => {
-            rewind(history, reason)
+        EventKind::ExecutionRewound { reason, .. } if Request::Rewind.accepts(status) => {
+            rewind(instance, history, reason)
         }
         _ => return None,
     };
@@ -77,12 +95,13 @@ pub fn apply_control(
         HistoryEvent::new(now, EventKind::OrchestratorCompleted),
     ];
     // Like every ending, a termination is closed by `ExecutionCompleted`.
-    if let EventKind::ExecutionTerminated { reason } = event {
+    if let EventKind::ExecutionTerminated { reason, .. } = event {
+        let ending = Ending::Terminated(reason);
         new_events.push(HistoryEvent::new(
             now,
             EventKind::ExecutionCompleted {
-                status: RuntimeStatus::Terminated,
-                result: Some(reason.map_or_else(Json::null, |r| Json::from_value(&r))),
+                status: ending.status(),
+                result: ending.output(),
                 failure: None,
             },
         ));
@@ -94,45 +113,43 @@ pub fn apply_control(
     })
 }
 
-/// Rewind: void every failure not voided yet, run those activities again with
-/// the same schedule IDs, and re-create the timers that had not fired (they were
-/// removed when the instance failed). Completed work stays as it is.
+/// Rewind: void every failure not voided yet, run those commands again with
+/// the same schedule IDs (activities are enqueued again, failed children are
+/// rewound), and put back the pending commands that were removed when the
+/// instance failed (timers). Completed work stays as it is.
 fn rewind(
+    instance: &InstanceId,
     history: &[HistoryEvent],
     reason: &Option<String>,
 ) -> (EventKind, Vec<Action>, RuntimeStatus) {
-    let mut scheduled: HashMap<ScheduleId, (String, weft_core::Json)> = HashMap::new();
     let mut failed: Vec<ScheduleId> = Vec::new();
     for e in history {
         match &e.kind {
-            EventKind::TaskScheduled { id, name, input } => {
-                scheduled.insert(*id, (name.clone(), input.clone()));
-            }
-            EventKind::TaskFailed { scheduled_id, .. } => failed.push(*scheduled_id),
-            EventKind::TaskCompleted { scheduled_id, .. } => failed.retain(|f| f != scheduled_id),
             EventKind::ExecutionRewound { voided, .. } => failed.retain(|f| !voided.contains(f)),
-            _ => {}
+            k => match kinds::completion(k) {
+                Some((id, Outcome::Failed(_))) => failed.push(id),
+                Some((id, Outcome::Completed(_))) => failed.retain(|f| *f != id),
+                None => {}
+            },
         }
     }
     failed.sort();
     failed.dedup();
+    let origin = Origin {
+        instance: Some(instance.clone()),
+        execution: history.iter().find_map(|e| match &e.kind {
+            EventKind::ExecutionStarted { execution_id, .. } => Some(execution_id.clone()),
+            _ => None,
+        }),
+    };
     let mut actions: Vec<Action> = failed
         .iter()
         .filter_map(|id| {
-            scheduled
-                .get(id)
-                .map(|(name, input)| Action::ScheduleActivity {
-                    id: *id,
-                    name: name.clone(),
-                    input: input.clone(),
-                })
+            let event = scheduling_event(history, *id)?;
+            kinds::scheduling(event)?.0.redo(event, &origin)
         })
         .collect();
-    actions.extend(
-        open_timers(history)
-            .into_iter()
-            .map(|(id, fire_at)| Action::CreateTimer { id, fire_at }),
-    );
+    actions.extend(open_commands(history).filter_map(|(kind, event)| kind.restore(event)));
     (
         EventKind::ExecutionRewound {
             reason: reason.clone(),
@@ -143,20 +160,24 @@ fn rewind(
     )
 }
 
-/// Timers created and not fired, in schedule order.
-fn open_timers(history: &[HistoryEvent]) -> Vec<(ScheduleId, Timestamp)> {
-    let fired: HashSet<ScheduleId> = history
-        .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::TimerFired { timer_id, .. } => Some(*timer_id),
-            _ => None,
-        })
-        .collect();
+/// The scheduling event of command `id`.
+fn scheduling_event(history: &[HistoryEvent], id: ScheduleId) -> Option<&EventKind> {
     history
         .iter()
-        .filter_map(|e| match &e.kind {
-            EventKind::TimerCreated { id, fire_at } if !fired.contains(id) => Some((*id, *fire_at)),
-            _ => None,
-        })
-        .collect()
+        .map(|e| &e.kind)
+        .find(|k| kinds::scheduled(k) == Some(id))
+}
+
+/// Commands scheduled and never completed, in schedule order, with their kind.
+fn open_commands(
+    history: &[HistoryEvent],
+) -> impl Iterator<Item = (&'static dyn kinds::CommandKind, &EventKind)> {
+    let done: HashSet<ScheduleId> = history
+        .iter()
+        .filter_map(|e| kinds::completion(&e.kind).map(|(id, _)| id))
+        .collect();
+    history.iter().filter_map(move |e| {
+        let (kind, id) = kinds::scheduling(&e.kind)?;
+        (!done.contains(&id) && kind.resolved_at_once(&e.kind).is_none()).then_some((kind, &e.kind))
+    })
 }

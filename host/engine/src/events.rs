@@ -4,15 +4,11 @@ use weft_core::EventKind;
 
 /// True for events that arrive from outside during an episode (and are delivered
 /// to the code), as opposed to events the code's own commands produced.
-pub(crate) fn is_arrival(kind: &EventKind) -> bool {
+pub fn is_arrival(kind: &EventKind) -> bool {
     matches!(
         kind,
-        EventKind::ExecutionStarted { .. }
-            | EventKind::TaskCompleted { .. }
-            | EventKind::TaskFailed { .. }
-            | EventKind::TimerFired { .. }
-            | EventKind::EventRaised { .. }
-    )
+        EventKind::ExecutionStarted { .. } | EventKind::EventRaised { .. }
+    ) || crate::kinds::completion(kind).is_some()
 }
 
 /// Event names match case-insensitively.

@@ -18,11 +18,14 @@ mod action;
 mod control;
 mod error;
 mod events;
+mod guid;
+mod kinds;
 mod replay;
 mod task;
 
-pub use action::{Action, TurnOutcome, TurnOutput};
+pub use action::{Action, NextExecution, TurnOutcome, TurnOutput};
 pub use control::{ControlOutput, apply_control};
 pub use error::{EngineError, Nondeterminism};
+pub use events::is_arrival;
 pub use replay::{CUSTOM_STATUS_LIMIT, Replay, StartInfo};
 pub use task::{Outcome, TaskHandle};

@@ -1,11 +1,15 @@
 //! One execution's replay state.
 
-use crate::action::{Action, TurnOutcome, TurnOutput};
+use crate::action::{Action, NextExecution, TurnOutcome, TurnOutput};
 use crate::error::{EngineError, Nondeterminism};
 use crate::events::{event_key, is_arrival};
+use crate::kinds::{self, Origin};
 use crate::task::{Outcome, Task, TaskHandle, TaskKind, TaskState};
 use std::collections::{HashMap, HashSet, VecDeque};
-use weft_core::{EventKind, ExecutionId, HistoryEvent, Json, ScheduleId, Timestamp};
+use weft_core::{
+    EventKind, ExecutionId, Failure, HistoryEvent, InstanceId, Json, ParentInstance, ScheduleId,
+    Timestamp,
+};
 
 /// Largest custom status accepted, in bytes of JSON text (Durable Functions: 16 KB).
 pub const CUSTOM_STATUS_LIMIT: usize = 16 * 1024;
@@ -17,6 +21,7 @@ pub struct StartInfo {
     pub input: Json,
     pub execution_id: ExecutionId,
     pub component: String,
+    pub parent: Option<ParentInstance>,
 }
 
 /// The replay state of one execution. See the crate docs for the model.
@@ -26,10 +31,12 @@ pub struct StartInfo {
 ///   produced by the current turn and is returned by [`Replay::finish_turn`].
 /// - `next` is the first history index not yet examined for delivery; arrivals
 ///   before it have been delivered in order.
-/// - Schedule ID `n` is the n-th activity or timer the code scheduled in this
-///   execution; `scheduled[n]` is the index of its history event.
+/// - Schedule ID `n` is the n-th command (activity, timer, sub-orchestration,
+///   sent event) the code scheduled in this execution; `scheduled[n]` is the
+///   index of its history event.
 #[derive(Debug)]
 pub struct Replay {
+    instance: InstanceId,
     history: Vec<HistoryEvent>,
     committed: usize,
     next: usize,
@@ -43,7 +50,7 @@ pub struct Replay {
     has_start: bool,
 
     scheduled: Vec<usize>,
-    /// Positions of `TaskFailed` events voided by a later `ExecutionRewound`.
+    /// Positions of failures voided by a later `ExecutionRewound`.
     voided: HashSet<usize>,
     next_schedule: u32,
     completed_ids: HashSet<ScheduleId>,
@@ -54,17 +61,24 @@ pub struct Replay {
     early: HashMap<ScheduleId, (u64, Outcome)>,
     resolutions: u64,
     waiters: HashMap<String, VecDeque<TaskHandle>>,
-    /// Arrived events no wait has taken yet, by key: (name as sent, payload).
-    buffered: HashMap<String, VecDeque<(String, Json)>>,
+    /// Arrived events no wait has taken yet, by key: (arrival number, name
+    /// as sent, payload).
+    buffered: HashMap<String, VecDeque<(u64, String, Json)>>,
+    arrivals: u64,
 
     actions: Vec<Action>,
-    custom_status: Option<Json>,
+    /// `Some` once the code set (or cleared) the custom status in this execution.
+    custom_status: Option<Option<Json>>,
     diverged: Option<Nondeterminism>,
+    /// GUIDs handed out in this run of the code.
+    guids: u64,
+    /// Set when the code asked to continue as new: (input, preserve events).
+    continue_as_new: Option<(Json, bool)>,
 }
 
 impl Replay {
-    /// Starts from a stored history (empty for a new instance).
-    pub fn new(history: Vec<HistoryEvent>) -> Replay {
+    /// Starts instance `instance` from a stored history (empty for a new instance).
+    pub fn new(instance: InstanceId, history: Vec<HistoryEvent>) -> Replay {
         let mut scheduled = Vec::new();
         let mut completed_ids = HashSet::new();
         let mut last_episode = None;
@@ -83,20 +97,21 @@ impl Replay {
                     }
                 }
                 k => {
-                    if let Some(id) = k.scheduled() {
+                    if let Some(id) = kinds::scheduled(k) {
                         debug_assert_eq!(id.0 as usize, scheduled.len());
                         scheduled.push(i);
                     }
-                    if let Some(id) = completion_id(k) {
+                    if let Some((id, outcome)) = kinds::completion(k) {
                         completed_ids.insert(id);
-                    }
-                    if let EventKind::TaskFailed { scheduled_id, .. } = k {
-                        failed_at.entry(*scheduled_id).or_default().push(i);
+                        if matches!(outcome, Outcome::Failed(_)) {
+                            failed_at.entry(id).or_default().push(i);
+                        }
                     }
                 }
             }
         }
         Replay {
+            instance,
             committed: history.len(),
             history,
             next: 0,
@@ -115,9 +130,12 @@ impl Replay {
             resolutions: 0,
             waiters: HashMap::new(),
             buffered: HashMap::new(),
+            arrivals: 0,
             actions: Vec::new(),
             custom_status: None,
             diverged: None,
+            guids: 0,
+            continue_as_new: None,
         }
     }
 
@@ -137,7 +155,7 @@ impl Replay {
         // The start must come first in its episode, whatever else arrived with it.
         messages.sort_by_key(|m| !matches!(m.kind, EventKind::ExecutionStarted { .. }));
         for m in messages {
-            if let Some(id) = completion_id(&m.kind) {
+            if let Some((id, _)) = kinds::completion(&m.kind) {
                 let scheduled = (id.0 as usize) < self.scheduled.len();
                 if !scheduled || !self.completed_ids.insert(id) {
                     continue;
@@ -183,34 +201,114 @@ impl Replay {
 
     /// The code schedules activity `name`.
     pub fn call_activity(&mut self, name: &str, input: Json) -> Result<TaskHandle, EngineError> {
+        self.call_activity_attempt(name, input, 1)
+    }
+
+    /// The code schedules attempt `attempt` of activity `name` (a retry
+    /// policy's retries count up from 2; 0 is taken as 1).
+    pub fn call_activity_attempt(
+        &mut self,
+        name: &str,
+        input: Json,
+        attempt: u32,
+    ) -> Result<TaskHandle, EngineError> {
         let attempted = EventKind::TaskScheduled {
             id: ScheduleId(self.next_schedule),
             name: name.to_owned(),
             input,
+            attempt: (attempt > 1).then_some(attempt),
         };
-        self.schedule(attempted, TaskKind::Activity)
+        self.schedule(attempted)
     }
 
     /// The code creates a durable timer due at `fire_at`.
     pub fn create_timer(&mut self, fire_at: Timestamp) -> Result<TaskHandle, EngineError> {
         let id = ScheduleId(self.next_schedule);
-        let attempted = EventKind::TimerCreated { id, fire_at };
-        // A replayed timer keeps the due time it was recorded with.
-        let recorded_fire_at = match self
-            .scheduled
-            .get(id.0 as usize)
-            .map(|&i| &self.history[i].kind)
-        {
-            Some(EventKind::TimerCreated { fire_at, .. }) => *fire_at,
-            _ => fire_at,
+        self.schedule(EventKind::TimerCreated { id, fire_at })
+    }
+
+    /// The code starts orchestrator `name` with `input` as instance
+    /// `instance` (default `{thisInstanceId}:{scheduleId}`). Waited on like
+    /// an activity; a `detached` start (fire and forget) resolves at once
+    /// with the child's instance ID. An ID that breaks the instance-ID rules
+    /// fails the task at once, with nothing recorded.
+    pub fn call_sub_orchestrator(
+        &mut self,
+        name: &str,
+        instance: Option<&str>,
+        input: Json,
+        detached: bool,
+    ) -> Result<TaskHandle, EngineError> {
+        self.check()?;
+        let id = ScheduleId(self.next_schedule);
+        let wanted = instance
+            .map(str::to_owned)
+            .unwrap_or_else(|| kinds::default_child_id(&self.instance, id));
+        let instance_id = match InstanceId::for_new_instance(wanted) {
+            Ok(i) => i,
+            Err(e) => return Ok(self.refuse("weft.InvalidInstanceId", e.to_string())),
         };
-        self.schedule(
-            attempted,
-            TaskKind::Timer {
-                id,
-                fire_at: recorded_fire_at,
+        self.schedule(EventKind::SubOrchestrationInstanceCreated {
+            id,
+            name: name.to_owned(),
+            instance_id,
+            input,
+            detached,
+        })
+    }
+
+    /// The code sends event `name` with `input` to instance `instance` (one
+    /// way; resolved at once). An invalid ID fails the task at once.
+    pub fn send_event(
+        &mut self,
+        instance: &str,
+        name: &str,
+        input: Json,
+    ) -> Result<TaskHandle, EngineError> {
+        self.check()?;
+        let instance_id = match InstanceId::new(instance) {
+            Ok(i) => i,
+            Err(e) => return Ok(self.refuse("weft.InvalidInstanceId", e.to_string())),
+        };
+        self.schedule(EventKind::EventSent {
+            id: ScheduleId(self.next_schedule),
+            instance_id,
+            name: name.to_owned(),
+            input,
+        })
+    }
+
+    /// A deterministic GUID: the same for the same call on every replay.
+    pub fn new_guid(&mut self) -> String {
+        let n = self.guids;
+        self.guids += 1;
+        crate::guid::new_guid(&self.instance, self.now, n)
+    }
+
+    /// The code asks to continue as new with `input` once it returns.
+    pub fn continue_as_new(&mut self, input: Json, preserve_unprocessed_events: bool) {
+        self.continue_as_new = Some((input, preserve_unprocessed_events));
+    }
+
+    /// How a run that returned `result` ends: continue-as-new when the code
+    /// asked for it and returned successfully, else as it returned.
+    pub fn outcome_of(&self, result: Result<Json, weft_core::Failure>) -> TurnOutcome {
+        match (result, &self.continue_as_new) {
+            (Ok(_), Some((input, preserve))) => TurnOutcome::ContinuedAsNew {
+                input: input.clone(),
+                preserve_unprocessed_events: *preserve,
             },
-        )
+            (Ok(v), None) => TurnOutcome::Completed(v),
+            (Err(f), _) => TurnOutcome::Failed(f),
+        }
+    }
+
+    /// A task that failed before it was scheduled (bad arguments): nothing is
+    /// recorded, so a replay refuses it the same way.
+    fn refuse(&mut self, error_type: &str, message: String) -> TaskHandle {
+        let handle = self.push_task(TaskKind::Local);
+        self.resolve(handle, Outcome::Failed(Failure::new(error_type, message)));
+        handle
     }
 
     /// The code waits for the next external event called `name`.
@@ -219,7 +317,7 @@ impl Replay {
         let key = event_key(name);
         let handle = self.push_task(TaskKind::Event { name: key.clone() });
         match self.buffered.get_mut(&key).and_then(VecDeque::pop_front) {
-            Some((_, input)) => self.resolve(handle, Outcome::Completed(input)),
+            Some((_, _, input)) => self.resolve(handle, Outcome::Completed(input)),
             None => self.waiters.entry(key).or_default().push_back(handle),
         }
         Ok(handle)
@@ -237,8 +335,10 @@ impl Replay {
             return Ok(());
         }
         match task.kind.clone() {
-            TaskKind::Timer { id, fire_at } if !self.is_replaying() => {
-                self.actions.push(Action::CancelTimer { id, fire_at });
+            TaskKind::Scheduled(id) if !self.is_replaying() => {
+                if let Some(action) = self.abandon(id) {
+                    self.actions.push(action);
+                }
             }
             TaskKind::Event { name } => {
                 if let Some(q) = self.waiters.get_mut(&name) {
@@ -292,7 +392,7 @@ impl Replay {
                 s.as_str().len()
             ));
         }
-        self.custom_status = status;
+        self.custom_status = Some(status);
         Ok(())
     }
 
@@ -321,43 +421,46 @@ impl Replay {
         let now = self.now();
         self.history
             .push(HistoryEvent::new(now, EventKind::OrchestratorCompleted));
-        match &outcome {
-            TurnOutcome::Waiting => {}
-            TurnOutcome::Completed(result) => {
-                self.cancel_open_timers();
-                self.history.push(HistoryEvent::new(
-                    now,
-                    EventKind::ExecutionCompleted {
-                        status: weft_core::RuntimeStatus::Completed,
-                        result: Some(result.clone()),
-                        failure: None,
-                    },
-                ));
-            }
-            TurnOutcome::Failed(failure) => {
-                self.cancel_open_timers();
-                self.history.push(HistoryEvent::new(
-                    now,
-                    EventKind::ExecutionCompleted {
-                        status: weft_core::RuntimeStatus::Failed,
-                        result: None,
-                        failure: Some(failure.clone()),
-                    },
-                ));
-            }
+        if let Some(ending) = outcome.ending() {
+            self.abandon_open();
+            let (result, failure) = match &ending {
+                weft_core::Ending::Failed(f) => (None, Some(f.clone())),
+                other => (other.output(), None),
+            };
+            self.history.push(HistoryEvent::new(
+                now,
+                EventKind::ExecutionCompleted {
+                    status: ending.status(),
+                    result,
+                    failure,
+                },
+            ));
         }
-        let unconsumed_events = match outcome {
-            TurnOutcome::Waiting => Vec::new(),
-            _ => {
-                let mut names: Vec<String> = self
-                    .buffered
-                    .values()
-                    .flatten()
-                    .map(|(name, _)| name.clone())
-                    .collect();
-                names.sort();
-                names
+        let mut unprocessed: Vec<(u64, String, Json)> =
+            self.buffered.values().flatten().cloned().collect();
+        unprocessed.sort_by_key(|(seq, _, _)| *seq);
+        let (next_execution, unconsumed_events) = match &outcome {
+            TurnOutcome::Waiting => (None, Vec::new()),
+            TurnOutcome::ContinuedAsNew {
+                input,
+                preserve_unprocessed_events,
+            } => {
+                let carried = match preserve_unprocessed_events {
+                    true => std::mem::take(&mut unprocessed)
+                        .into_iter()
+                        .map(|(_, name, input)| {
+                            HistoryEvent::new(now, EventKind::EventRaised { name, input })
+                        })
+                        .collect(),
+                    false => Vec::new(),
+                };
+                let next = NextExecution {
+                    input: input.clone(),
+                    carried,
+                };
+                (Some(next), names_of(unprocessed))
             }
+            _ => (None, names_of(unprocessed)),
         };
         let new_events = self.history[self.committed..].to_vec();
         self.committed = self.history.len();
@@ -367,6 +470,7 @@ impl Replay {
             custom_status: self.custom_status.clone(),
             outcome,
             unconsumed_events,
+            next_execution,
         })
     }
 
@@ -388,17 +492,15 @@ impl Replay {
     }
 
     /// Matches a scheduling command against the history, or records it as new.
-    fn schedule(
-        &mut self,
-        attempted: EventKind,
-        kind: TaskKind,
-    ) -> Result<TaskHandle, EngineError> {
+    fn schedule(&mut self, attempted: EventKind) -> Result<TaskHandle, EngineError> {
         self.check()?;
         let id = ScheduleId(self.next_schedule);
-        match self.scheduled.get(id.0 as usize) {
+        let (kind, _) = kinds::scheduling(&attempted).expect("only commands reach schedule()");
+        let index = match self.scheduled.get(id.0 as usize) {
             Some(&index) => {
                 let recorded = &self.history[index].kind;
-                if !same_command(recorded, &attempted) {
+                // `same` is false for another kind's event.
+                if !kind.same(recorded, &attempted) {
                     let d = Nondeterminism {
                         index,
                         recorded: recorded.describe(),
@@ -407,36 +509,44 @@ impl Replay {
                     self.diverged = Some(d.clone());
                     return Err(EngineError::Nondeterminism(d));
                 }
+                index
             }
             None => {
                 let now = self.now();
-                self.scheduled.push(self.history.len());
-                match &attempted {
-                    EventKind::TaskScheduled { id, name, input } => {
-                        self.actions.push(Action::ScheduleActivity {
-                            id: *id,
-                            name: name.clone(),
-                            input: input.clone(),
-                        })
-                    }
-                    EventKind::TimerCreated { id, fire_at } => {
-                        self.actions.push(Action::CreateTimer {
-                            id: *id,
-                            fire_at: *fire_at,
-                        })
-                    }
-                    _ => unreachable!("only scheduling commands reach schedule()"),
-                }
+                let index = self.history.len();
+                self.scheduled.push(index);
+                let origin = self.origin();
+                self.actions.extend(kind.actions(&attempted, &origin));
                 self.history.push(HistoryEvent::new(now, attempted));
+                index
             }
-        }
+        };
         self.next_schedule += 1;
-        let handle = self.push_task(kind);
+        let handle = self.push_task(TaskKind::Scheduled(id));
         self.by_schedule.insert(id, handle);
-        if let Some((seq, outcome)) = self.early.remove(&id) {
+        // A replayed command keeps what it was recorded with (a timer's due time).
+        if let Some(outcome) = kind.resolved_at_once(&self.history[index].kind) {
+            self.resolve(handle, outcome);
+        } else if let Some((seq, outcome)) = self.early.remove(&id) {
             self.tasks[handle as usize].state = TaskState::Resolved { seq, outcome };
         }
         Ok(handle)
+    }
+
+    /// The instance and execution commands are scheduled for.
+    fn origin(&self) -> Origin {
+        Origin {
+            instance: Some(self.instance.clone()),
+            execution: self.start.as_ref().map(|s| s.execution_id.clone()),
+        }
+    }
+
+    /// The work that undoes pending command `id`, if its kind has any.
+    fn abandon(&self, id: ScheduleId) -> Option<Action> {
+        let index = *self.scheduled.get(id.0 as usize)?;
+        let recorded = &self.history[index].kind;
+        let (kind, _) = kinds::scheduling(recorded)?;
+        kind.abandon(recorded)
     }
 
     fn push_task(&mut self, kind: TaskKind) -> TaskHandle {
@@ -498,73 +608,60 @@ impl Replay {
                 input,
                 execution_id,
                 component,
+                parent,
             } => {
                 self.start = Some(StartInfo {
                     name,
                     input,
                     execution_id,
                     component,
+                    parent,
                 });
-            }
-            EventKind::TaskCompleted {
-                scheduled_id,
-                result,
-            } => self.resolve_scheduled(scheduled_id, Outcome::Completed(result)),
-            EventKind::TaskFailed {
-                scheduled_id,
-                failure,
-            } => self.resolve_scheduled(scheduled_id, Outcome::Failed(failure)),
-            EventKind::TimerFired { timer_id, .. } => {
-                self.resolve_scheduled(timer_id, Outcome::Completed(Json::null()))
             }
             EventKind::EventRaised { name, input } => {
                 let key = event_key(&name);
                 let waiter = self.waiters.get_mut(&key).and_then(VecDeque::pop_front);
                 match waiter {
                     Some(h) => self.resolve(h, Outcome::Completed(input)),
-                    None => self
-                        .buffered
-                        .entry(key)
-                        .or_default()
-                        .push_back((name, input)),
+                    None => {
+                        let seq = self.arrivals;
+                        self.arrivals += 1;
+                        self.buffered
+                            .entry(key)
+                            .or_default()
+                            .push_back((seq, name, input))
+                    }
                 }
             }
-            _ => {}
+            other => {
+                if let Some((id, outcome)) = kinds::completion(&other) {
+                    self.resolve_scheduled(id, outcome);
+                }
+            }
         }
     }
 
-    /// When the execution ends, its pending timers are no longer needed.
-    fn cancel_open_timers(&mut self) {
-        for task in &self.tasks {
-            if let (TaskKind::Timer { id, fire_at }, TaskState::Pending) = (&task.kind, &task.state)
-            {
-                self.actions.push(Action::CancelTimer {
-                    id: *id,
-                    fire_at: *fire_at,
-                });
+    /// When the execution ends, its pending commands are abandoned (timers removed).
+    fn abandon_open(&mut self) {
+        let pending: Vec<ScheduleId> = self
+            .tasks
+            .iter()
+            .filter_map(|t| match (&t.kind, &t.state) {
+                (TaskKind::Scheduled(id), TaskState::Pending) => Some(*id),
+                _ => None,
+            })
+            .collect();
+        for id in pending {
+            if let Some(action) = self.abandon(id) {
+                self.actions.push(action);
             }
         }
     }
 }
 
-/// The schedule ID a completion event refers to.
-fn completion_id(kind: &EventKind) -> Option<ScheduleId> {
-    match kind {
-        EventKind::TaskCompleted { scheduled_id, .. }
-        | EventKind::TaskFailed { scheduled_id, .. } => Some(*scheduled_id),
-        EventKind::TimerFired { timer_id, .. } => Some(*timer_id),
-        _ => None,
-    }
-}
-
-/// Durable Task's rule: same kind and same name (inputs are not compared, so a
-/// changed input value is not a divergence; timers compare by kind only).
-fn same_command(recorded: &EventKind, attempted: &EventKind) -> bool {
-    match (recorded, attempted) {
-        (EventKind::TaskScheduled { name: a, .. }, EventKind::TaskScheduled { name: b, .. }) => {
-            a == b
-        }
-        (EventKind::TimerCreated { .. }, EventKind::TimerCreated { .. }) => true,
-        _ => false,
-    }
+/// The names of unprocessed events, sorted (for the log of dropped events).
+fn names_of(events: Vec<(u64, String, Json)>) -> Vec<String> {
+    let mut names: Vec<String> = events.into_iter().map(|(_, name, _)| name).collect();
+    names.sort();
+    names
 }

@@ -1,6 +1,6 @@
 //! Tasks as the guest sees them: handles with a resolution order.
 
-use weft_core::{Failure, Json, ScheduleId, Timestamp};
+use weft_core::{Failure, Json, ScheduleId};
 
 /// A guest-visible task handle (index into the run's task list).
 pub type TaskHandle = u32;
@@ -21,9 +21,12 @@ impl Outcome {
 
 #[derive(Clone, Debug)]
 pub(crate) enum TaskKind {
-    Activity,
-    Timer { id: ScheduleId, fire_at: Timestamp },
+    /// A command recorded under a schedule ID (its kind is in `kinds`).
+    Scheduled(ScheduleId),
+    /// A wait for the next external event with this key.
     Event { name: String },
+    /// Resolved without a command (an argument the host refused).
+    Local,
 }
 
 #[derive(Clone, Debug)]

@@ -26,7 +26,7 @@ fn run(
     now: u64,
     messages: Vec<HistoryEvent>,
 ) -> weft_engine::TurnOutput {
-    let mut r = Replay::new(stored.clone());
+    let mut r = Replay::new(me(), stored.clone());
     r.begin_turn(Timestamp(now), messages);
     let outcome = failing_flow(&mut r).unwrap();
     let out = r.finish_turn(outcome).unwrap();
@@ -44,11 +44,13 @@ fn terminate_records_the_reason_and_cancels_open_timers() {
     let mut h = Vec::new();
     turn(&mut h, 10, vec![start_event("null")], waits);
     let out = apply_control(
+        &me(),
         &h,
         RuntimeStatus::Running,
         Timestamp(20),
         &EventKind::ExecutionTerminated {
             reason: Some("stop".into()),
+            recurse: false,
         },
     )
     .unwrap();
@@ -74,8 +76,11 @@ fn terminate_records_the_reason_and_cancels_open_timers() {
         }]
     );
     // Not for a finished instance.
-    let term = EventKind::ExecutionTerminated { reason: None };
-    assert!(apply_control(&h, RuntimeStatus::Completed, Timestamp(20), &term).is_none());
+    let term = EventKind::ExecutionTerminated {
+        reason: None,
+        recurse: false,
+    };
+    assert!(apply_control(&me(), &h, RuntimeStatus::Completed, Timestamp(20), &term).is_none());
 }
 
 #[test]
@@ -84,21 +89,21 @@ fn suspend_and_resume_only_apply_in_the_right_status() {
     let s = EventKind::ExecutionSuspended { reason: None };
     let r = EventKind::ExecutionResumed { reason: None };
     assert_eq!(
-        apply_control(&h, RuntimeStatus::Running, Timestamp(1), &s)
+        apply_control(&me(), &h, RuntimeStatus::Running, Timestamp(1), &s)
             .unwrap()
             .status,
         RuntimeStatus::Suspended
     );
     assert_eq!(
-        apply_control(&h, RuntimeStatus::Pending, Timestamp(1), &s)
+        apply_control(&me(), &h, RuntimeStatus::Pending, Timestamp(1), &s)
             .unwrap()
             .status,
         RuntimeStatus::Suspended
     );
-    assert!(apply_control(&h, RuntimeStatus::Suspended, Timestamp(1), &s).is_none());
-    assert!(apply_control(&h, RuntimeStatus::Running, Timestamp(1), &r).is_none());
+    assert!(apply_control(&me(), &h, RuntimeStatus::Suspended, Timestamp(1), &s).is_none());
+    assert!(apply_control(&me(), &h, RuntimeStatus::Running, Timestamp(1), &r).is_none());
     assert_eq!(
-        apply_control(&h, RuntimeStatus::Suspended, Timestamp(1), &r)
+        apply_control(&me(), &h, RuntimeStatus::Suspended, Timestamp(1), &r)
             .unwrap()
             .status,
         RuntimeStatus::Running
@@ -110,6 +115,7 @@ fn a_suspend_episode_does_not_change_what_replay_produces() {
     let mut h = Vec::new();
     turn(&mut h, 10, vec![start_event("null")], sequence_like);
     let s = apply_control(
+        &me(),
         &h,
         RuntimeStatus::Running,
         Timestamp(15),
@@ -117,6 +123,7 @@ fn a_suspend_episode_does_not_change_what_replay_produces() {
     );
     h.extend(s.unwrap().new_events);
     let r = apply_control(
+        &me(),
         &h,
         RuntimeStatus::Suspended,
         Timestamp(16),
@@ -145,6 +152,7 @@ fn rewind_reruns_only_the_failed_activity_and_the_instance_completes() {
     assert!(matches!(failed_turn.outcome, TurnOutcome::Failed(_)));
 
     let out = apply_control(
+        &me(),
         &h,
         RuntimeStatus::Failed,
         Timestamp(40),
@@ -160,7 +168,8 @@ fn rewind_reruns_only_the_failed_activity_and_the_instance_completes() {
         vec![Action::ScheduleActivity {
             id: ScheduleId(1),
             name: "B".into(),
-            input: j("null")
+            input: j("null"),
+            attempt: 1,
         }],
         "only B runs again; A's result is kept"
     );
@@ -184,7 +193,7 @@ fn rewind_reruns_only_the_failed_activity_and_the_instance_completes() {
         reason: None,
         voided: vec![],
     };
-    assert!(apply_control(&h, RuntimeStatus::Completed, Timestamp(60), &rw).is_none());
+    assert!(apply_control(&me(), &h, RuntimeStatus::Completed, Timestamp(60), &rw).is_none());
 }
 
 #[test]
@@ -198,13 +207,13 @@ fn rewind_twice_voids_each_failure_once() {
         voided: vec![],
     };
     h.extend(
-        apply_control(&h, RuntimeStatus::Failed, Timestamp(40), &rw)
+        apply_control(&me(), &h, RuntimeStatus::Failed, Timestamp(40), &rw)
             .unwrap()
             .new_events,
     );
     let again = run(&mut h, 50, vec![failed(1, "second")]);
     assert!(matches!(again.outcome, TurnOutcome::Failed(ref f) if f.message == "second"));
-    let out = apply_control(&h, RuntimeStatus::Failed, Timestamp(60), &rw).unwrap();
+    let out = apply_control(&me(), &h, RuntimeStatus::Failed, Timestamp(60), &rw).unwrap();
     assert_eq!(out.actions.len(), 1);
     h.extend(out.new_events);
     let done = run(&mut h, 70, vec![completed(1, "2")]);
@@ -224,7 +233,7 @@ fn rewind_recreates_timers_that_had_not_fired() {
     }
     let mut h = Vec::new();
     turn(&mut h, 10, vec![start_event("null")], timer_then_fail);
-    let mut r = Replay::new(h.clone());
+    let mut r = Replay::new(me(), h.clone());
     r.begin_turn(Timestamp(20), vec![failed(1, "x")]);
     r.start().unwrap();
     let _ = r.create_timer(Timestamp(5_000)).unwrap();
@@ -234,6 +243,7 @@ fn rewind_recreates_timers_that_had_not_fired() {
     };
     h.extend(r.finish_turn(TurnOutcome::Failed(f)).unwrap().new_events);
     let out = apply_control(
+        &me(),
         &h,
         RuntimeStatus::Failed,
         Timestamp(30),
@@ -250,6 +260,7 @@ fn rewind_recreates_timers_that_had_not_fired() {
     assert!(out.actions.contains(&Action::ScheduleActivity {
         id: ScheduleId(1),
         name: "A".into(),
-        input: j("null")
+        input: j("null"),
+        attempt: 1,
     }));
 }

@@ -45,7 +45,8 @@ fn sequence_records_one_episode_per_wake_up() {
         vec![Action::ScheduleActivity {
             id: ScheduleId(0),
             name: "A".into(),
-            input: j("null")
+            input: j("null"),
+            attempt: 1,
         }]
     );
     assert_eq!(t1.outcome, TurnOutcome::Waiting);
@@ -99,7 +100,7 @@ fn a_kept_instance_and_a_replayed_one_record_identical_histories() {
     turn(&mut replayed, 40, vec![completed(2, "3")], sequence);
 
     // Kept in memory: one Replay across turns, the code resumed where it waited.
-    let mut r = Replay::new(Vec::new());
+    let mut r = Replay::new(me(), Vec::new());
     let mut kept = Vec::new();
     r.begin_turn(Timestamp(10), vec![start_event("null")]);
     r.start().unwrap();
@@ -160,7 +161,7 @@ fn changed_activity_name_is_nondeterminism_naming_the_event() {
     turn(&mut h, 10, vec![start_event("null")], sequence);
     turn(&mut h, 20, vec![completed(0, "1")], sequence);
     // New code calls X where the history recorded B (index 6).
-    let mut r = Replay::new(h.clone());
+    let mut r = Replay::new(me(), h.clone());
     r.begin_turn(Timestamp(30), vec![completed(1, "2")]);
     r.start().unwrap();
     let a = r.call_activity("A", j("null")).unwrap();
@@ -187,7 +188,7 @@ fn changed_activity_name_is_nondeterminism_naming_the_event() {
 fn timer_where_an_activity_was_recorded_is_nondeterminism() {
     let mut h = Vec::new();
     turn(&mut h, 10, vec![start_event("null")], sequence);
-    let mut r = Replay::new(h);
+    let mut r = Replay::new(me(), h);
     r.begin_turn(Timestamp(20), vec![]);
     r.start().unwrap();
     let err = r.create_timer(Timestamp(99)).unwrap_err();
@@ -201,7 +202,7 @@ fn timer_where_an_activity_was_recorded_is_nondeterminism() {
 fn skipping_a_recorded_task_is_nondeterminism() {
     let mut h = Vec::new();
     turn(&mut h, 10, vec![start_event("null")], sequence);
-    let mut r = Replay::new(h);
+    let mut r = Replay::new(me(), h);
     r.begin_turn(Timestamp(20), vec![completed(0, "1")]);
     r.start().unwrap();
     let d = r.finish_turn(TurnOutcome::Completed(j("1"))).unwrap_err();
@@ -365,7 +366,7 @@ fn failure_reaches_the_code_and_an_unhandled_one_fails_the_execution() {
         TurnOutcome::Completed(Json::from_value("Boom|bad"))
     );
 
-    let mut r = Replay::new(Vec::new());
+    let mut r = Replay::new(me(), Vec::new());
     r.begin_turn(Timestamp(1), vec![start_event("null")]);
     r.start().unwrap();
     let out = r
@@ -403,7 +404,7 @@ fn finishing_cancels_pending_timers() {
 
 #[test]
 fn guest_misuse_is_reported() {
-    let mut r = Replay::new(Vec::new());
+    let mut r = Replay::new(me(), Vec::new());
     r.begin_turn(Timestamp(1), vec![start_event("null")]);
     r.start().unwrap();
     assert_eq!(r.poll_any(&[]), Err(EngineError::EmptyWait));
@@ -413,7 +414,7 @@ fn guest_misuse_is_reported() {
             .is_err()
     );
     assert!(r.set_custom_status(Some(j("{\"step\":1}"))).is_ok());
-    let mut r = Replay::new(Vec::new());
+    let mut r = Replay::new(me(), Vec::new());
     r.begin_turn(Timestamp(1), vec![]);
     assert_eq!(r.start(), Err(EngineError::NotStarted));
 }

@@ -57,8 +57,21 @@ impl ActivityCapabilities {
     }
 }
 
+/// Which call an activity serves: what `activity-context` answers, so an
+/// activity can build an idempotency key (it runs at least once).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ActivityCall {
+    /// The orchestration instance that scheduled it.
+    pub instance: String,
+    /// Its schedule ID in that instance's execution.
+    pub schedule_id: u32,
+    /// 1 for the first attempt; a retry policy's retries count up.
+    pub attempt: u32,
+}
+
 /// Store data of an activity call.
 pub struct ActState {
+    pub(crate) call: ActivityCall,
     pub(crate) wasi: WasiCtx,
     pub(crate) table: ResourceTable,
     pub(crate) http: crate::egress::HttpState,
@@ -104,6 +117,18 @@ fn not_for_activities(func: &str) -> wasmtime::Error {
 
 impl types::Host for ActState {}
 
+impl crate::bindings::weft::durable::activity_context::Host for ActState {
+    async fn instance_id(&mut self) -> wasmtime::Result<String> {
+        Ok(self.call.instance.clone())
+    }
+    async fn schedule_id(&mut self) -> wasmtime::Result<u32> {
+        Ok(self.call.schedule_id)
+    }
+    async fn attempt(&mut self) -> wasmtime::Result<u32> {
+        Ok(self.call.attempt)
+    }
+}
+
 impl orchestration::Host for ActState {
     async fn instance_id(&mut self) -> wasmtime::Result<String> {
         Err(not_for_activities("instance-id"))
@@ -125,6 +150,39 @@ impl orchestration::Host for ActState {
     }
     async fn cancel(&mut self, _: u32) -> wasmtime::Result<()> {
         Err(not_for_activities("cancel"))
+    }
+    async fn call_sub_orchestrator(
+        &mut self,
+        _: String,
+        _: Option<String>,
+        _: String,
+    ) -> wasmtime::Result<u32> {
+        Err(not_for_activities("call-sub-orchestrator"))
+    }
+    async fn start_orchestration(
+        &mut self,
+        _: String,
+        _: Option<String>,
+        _: String,
+    ) -> wasmtime::Result<u32> {
+        Err(not_for_activities("start-orchestration"))
+    }
+    async fn send_event(&mut self, _: String, _: String, _: String) -> wasmtime::Result<()> {
+        Err(not_for_activities("send-event"))
+    }
+    async fn continue_as_new(&mut self, _: String, _: bool) -> wasmtime::Result<()> {
+        Err(not_for_activities("continue-as-new"))
+    }
+    async fn new_guid(&mut self) -> wasmtime::Result<String> {
+        Err(not_for_activities("new-guid"))
+    }
+    async fn call_activity_attempt(
+        &mut self,
+        _: String,
+        _: String,
+        _: u32,
+    ) -> wasmtime::Result<u32> {
+        Err(not_for_activities("call-activity-attempt"))
     }
     async fn wait_any(
         &mut self,

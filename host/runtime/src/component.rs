@@ -1,6 +1,6 @@
 //! Components: load by content digest, compile once, describe.
 
-use crate::activity::{ActState, ActivityCapabilities, ActivityError, failure};
+use crate::activity::{ActState, ActivityCall, ActivityCapabilities, ActivityError, failure};
 use crate::bindings::{Component as Bindings, ComponentPre};
 use crate::det_wasi::GuestLog;
 use crate::forbidden;
@@ -201,8 +201,9 @@ impl LoadedComponent {
         &self,
         name: &str,
         policy: &ActivityPolicy,
-        granted: bool,
+        call: Option<&ActivityCall>,
     ) -> wasmtime::Result<(Store<ActState>, GuestLog)> {
+        let granted = call.is_some();
         let log = |stream| {
             GuestLog::new(
                 format!("activity {name}"),
@@ -217,6 +218,11 @@ impl LoadedComponent {
         let mut store = Store::new(
             &self.engine,
             ActState {
+                call: call.cloned().unwrap_or(ActivityCall {
+                    instance: String::new(),
+                    schedule_id: 0,
+                    attempt: 0,
+                }),
                 wasi,
                 table: ResourceTable::new(),
                 http: crate::egress::HttpState::new(caps.allow_http.clone()),
@@ -238,7 +244,7 @@ impl LoadedComponent {
 
     async fn describe(&self) -> wasmtime::Result<(Vec<String>, Vec<String>)> {
         let policy = self.policy.activity("");
-        let (mut store, _) = self.activity_store("describe", &policy, false)?;
+        let (mut store, _) = self.activity_store("describe", &policy, None)?;
         let inst = self.act_pre.instantiate_async(&mut store).await?;
         let orchestrators = inst
             .weft_durable_orchestrators()
@@ -258,14 +264,15 @@ impl LoadedComponent {
         &self,
         name: &str,
         input: &Json,
+        call: &ActivityCall,
     ) -> Result<Result<Json, Failure>, ActivityError> {
         let policy = self.policy.activity(name);
-        let (mut store, stderr) =
-            self.activity_store(name, &policy, true)
-                .map_err(|e| ActivityError::Instantiate {
-                    name: name.to_owned(),
-                    reason: format!("cannot grant the configured capabilities: {e:#}"),
-                })?;
+        let (mut store, stderr) = self
+            .activity_store(name, &policy, Some(call))
+            .map_err(|e| ActivityError::Instantiate {
+                name: name.to_owned(),
+                reason: format!("cannot grant the configured capabilities: {e:#}"),
+            })?;
         let timeout = policy.timeout.value;
         let who = format!("activity '{name}'");
         let call = async {

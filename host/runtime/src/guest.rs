@@ -66,7 +66,7 @@ impl Guest {
     ) -> (Guest, oneshot::Receiver<TurnResult>) {
         let (tx, rx) = mpsc::channel(1);
         let (reply, result) = oneshot::channel();
-        let instance = instance.as_str().to_owned();
+        let instance = instance.clone();
         tokio::spawn(run(
             component,
             instance,
@@ -127,7 +127,7 @@ fn limit_failure(err: &wasmtime::Error, state: &OrchState, who: &str) -> Option<
 
 async fn run(
     component: Arc<LoadedComponent>,
-    instance: String,
+    id: InstanceId,
     history: Vec<HistoryEvent>,
     first: TurnRequest,
     turns: mpsc::Receiver<TurnRequest>,
@@ -136,7 +136,8 @@ async fn run(
         .iter()
         .filter(|e| matches!(e.kind, EventKind::OrchestratorStarted))
         .count();
-    let mut replay = Replay::new(history);
+    let instance = id.as_str().to_owned();
+    let mut replay = Replay::new(id, history);
     replay.begin_turn(first.now, first.messages);
     let start = match replay.start() {
         Ok(s) => s,
@@ -216,8 +217,9 @@ async fn run(
         return;
     }
     let outcome = match result {
+        // A successful return ends the execution, or continues it as new when asked.
         Ok(Ok(text)) => match Json::parse(&text) {
-            Ok(v) => TurnOutcome::Completed(v),
+            Ok(v) => state.replay.outcome_of(Ok(v)),
             Err(e) => TurnOutcome::Failed(Failure::new(
                 "weft.InvalidOutput",
                 format!(

@@ -31,7 +31,7 @@ mod orchestration;
 mod policy;
 mod sandbox;
 
-pub use activity::{ActivityCapabilities, ActivityError};
+pub use activity::{ActivityCall, ActivityCapabilities, ActivityError};
 pub use component::{ComponentInfo, LoadError, LoadedComponent, Runtime, digest_of};
 pub use egress::AllowedHost;
 pub use guest::{Guest, TurnError, TurnRequest, TurnResult};

@@ -126,6 +126,25 @@ pub(crate) fn from_wit_failure(f: types::Failure) -> Failure {
 
 impl types::Host for OrchState {}
 
+impl crate::bindings::weft::durable::activity_context::Host for OrchState {
+    async fn instance_id(&mut self) -> wasmtime::Result<String> {
+        Err(only_for_activities("instance-id"))
+    }
+    async fn schedule_id(&mut self) -> wasmtime::Result<u32> {
+        Err(only_for_activities("schedule-id"))
+    }
+    async fn attempt(&mut self) -> wasmtime::Result<u32> {
+        Err(only_for_activities("attempt"))
+    }
+}
+
+fn only_for_activities(func: &str) -> wasmtime::Error {
+    wasmtime::format_err!(
+        "orchestrators cannot call activity-context::{func}: it describes an activity call; \
+         use orchestration::instance-id in an orchestrator"
+    )
+}
+
 impl orchestration::Host for OrchState {
     async fn instance_id(&mut self) -> wasmtime::Result<String> {
         Ok(self.instance_id.clone())
@@ -161,6 +180,74 @@ impl orchestration::Host for OrchState {
 
     async fn cancel(&mut self, task: u32) -> wasmtime::Result<()> {
         self.replay.cancel(task).map_err(|e| self.fail(e))
+    }
+
+    async fn call_sub_orchestrator(
+        &mut self,
+        name: String,
+        instance_id: Option<String>,
+        input: String,
+    ) -> wasmtime::Result<u32> {
+        let input = json_arg("call-sub-orchestrator input", &input)?;
+        self.count_task()?;
+        self.replay
+            .call_sub_orchestrator(&name, instance_id.as_deref(), input, false)
+            .map_err(|e| self.fail(e))
+    }
+
+    async fn start_orchestration(
+        &mut self,
+        name: String,
+        instance_id: Option<String>,
+        input: String,
+    ) -> wasmtime::Result<u32> {
+        let input = json_arg("start-orchestration input", &input)?;
+        self.count_task()?;
+        self.replay
+            .call_sub_orchestrator(&name, instance_id.as_deref(), input, true)
+            .map_err(|e| self.fail(e))
+    }
+
+    async fn send_event(
+        &mut self,
+        instance_id: String,
+        name: String,
+        input: String,
+    ) -> wasmtime::Result<()> {
+        let input = json_arg("send-event input", &input)?;
+        self.count_task()?;
+        self.replay
+            .send_event(&instance_id, &name, input)
+            .map(drop)
+            .map_err(|e| self.fail(e))
+    }
+
+    async fn continue_as_new(
+        &mut self,
+        input: String,
+        preserve_unprocessed_events: bool,
+    ) -> wasmtime::Result<()> {
+        let input = json_arg("continue-as-new input", &input)?;
+        self.replay
+            .continue_as_new(input, preserve_unprocessed_events);
+        Ok(())
+    }
+
+    async fn new_guid(&mut self) -> wasmtime::Result<String> {
+        Ok(self.replay.new_guid())
+    }
+
+    async fn call_activity_attempt(
+        &mut self,
+        name: String,
+        input: String,
+        attempt: u32,
+    ) -> wasmtime::Result<u32> {
+        let input = json_arg("call-activity-attempt input", &input)?;
+        self.count_task()?;
+        self.replay
+            .call_activity_attempt(&name, input, attempt)
+            .map_err(|e| self.fail(e))
     }
 
     async fn wait_any(&mut self, tasks: Vec<u32>) -> wasmtime::Result<(u32, TaskOutcome)> {

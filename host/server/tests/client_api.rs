@@ -134,7 +134,7 @@ async fn suspend_resume_terminate_restart() {
         hub.status(restarted.as_str()).await.unwrap().unwrap().input,
         input
     );
-    hub.terminate(restarted.as_str(), Some("enough".into()))
+    hub.terminate(restarted.as_str(), Some("enough".into()), false)
         .await
         .unwrap();
     let t = hub
@@ -144,7 +144,10 @@ async fn suspend_resume_terminate_restart() {
         .unwrap();
     assert_eq!(t.status, RuntimeStatus::Terminated);
     assert_eq!(t.output.unwrap().to_value(), serde_json::json!("enough"));
-    let gone = hub.terminate(restarted.as_str(), None).await.unwrap_err();
+    let gone = hub
+        .terminate(restarted.as_str(), None, false)
+        .await
+        .unwrap_err();
     assert!(matches!(gone, ClientError::Gone { .. }), "{gone}");
     assert!(matches!(
         hub.rewind(restarted.as_str(), None).await.unwrap_err(),

@@ -26,6 +26,7 @@ fn create(i: usize) -> Op {
             updated: Timestamp(1_700_000_000_000 + i as u64),
             component: "sha256:0123456789abcdef".into(),
             history_len: 0,
+            parent: None,
         },
         start: Message::new(HistoryEvent::new(
             Timestamp(1_700_000_000_000),
@@ -34,6 +35,7 @@ fn create(i: usize) -> Op {
                 input: Json::parse(r#"{"city":"Tokyo"}"#).unwrap(),
                 execution_id: execution,
                 component: "sha256:0123456789abcdef".into(),
+                parent: None,
             },
         )),
     }
@@ -60,11 +62,13 @@ fn turn(i: usize) -> Op {
                 input: record.input.clone(),
                 execution_id: record.execution_id.clone(),
                 component: record.component.clone(),
+                parent: None,
             }),
             event(EventKind::TaskScheduled {
                 id: ScheduleId(0),
                 name: "SayHello".into(),
                 input: input.clone(),
+                attempt: None,
             }),
             event(EventKind::OrchestratorCompleted),
         ],
@@ -77,9 +81,12 @@ fn turn(i: usize) -> Op {
             name: "SayHello".into(),
             input,
             component: record.component,
+            attempt: 1,
         }],
         timers: Vec::new(),
         cancel_timers: Vec::new(),
+        continue_as_new: None,
+        outbox: Vec::new(),
     })
 }
 

@@ -38,6 +38,7 @@ fn record(i: usize, status: RuntimeStatus) -> InstanceRecord {
         updated: Timestamp(T0 + i as u64),
         component: "sha256:0123456789abcdef".into(),
         history_len: 0,
+        parent: None,
     }
 }
 
@@ -50,6 +51,7 @@ fn create(i: usize, status: RuntimeStatus) -> Op {
             input: r.input.clone(),
             execution_id: r.execution_id.clone(),
             component: r.component.clone(),
+            parent: None,
         },
     ));
     Op::CreateInstance { record: r, start }
@@ -67,6 +69,7 @@ fn finish(i: usize) -> Op {
                     id: ScheduleId(k as u32),
                     name: "SayHello".into(),
                     input: Json::parse(r#""Tokyo""#).unwrap(),
+                    attempt: None,
                 },
                 2 => EventKind::TaskCompleted {
                     scheduled_id: ScheduleId(k as u32 - 1),
@@ -94,6 +97,7 @@ fn finish(i: usize) -> Op {
             name: "SayHello".into(),
             input: Json::parse(r#""Tokyo""#).unwrap(),
             component: r.component.clone(),
+            attempt: 1,
         }],
         timers: vec![TimerEntry {
             key: TimerKey {
@@ -104,6 +108,8 @@ fn finish(i: usize) -> Op {
             execution: r.execution_id,
         }],
         cancel_timers: Vec::new(),
+        continue_as_new: None,
+        outbox: Vec::new(),
     })
 }
 

@@ -12,11 +12,11 @@
 //! (per-instance activity index). Purges (`purge.rs`) delete through the same
 //! indexes.
 
-use weft_core::{ExecutionId, InstanceId, Message, RuntimeStatus};
+use weft_core::{ExecutionId, InstanceId, Message, Request, RuntimeStatus};
 
 use crate::codec;
 use crate::error::{During, OpError, StoreError};
-use crate::ops::{Op, OpOutcome, TurnWrite};
+use crate::ops::{Op, OpOutcome, Outgoing, TurnWrite};
 use crate::purge;
 use crate::records::{ActivityWork, InstanceRecord, TimerEntry, TimerKey};
 use crate::tables::{META_NEXT_ACTIVITY_SEQ, META_NEXT_INBOX_SEQ, WriteTables, status_code};
@@ -203,6 +203,12 @@ fn commit_turn(
 
     const DURING: &str = "writing a turn";
     let key = id.as_str();
+    if turn.continue_as_new.is_some() {
+        // The next execution starts with an empty history.
+        t.history
+            .retain_in((key, 0)..=(key, u32::MAX), |_, _| false)
+            .during(DURING)?;
+    }
     for (i, event) in turn.new_events.into_iter().enumerate() {
         let index = turn.expected_history_len + i as u32;
         t.history
@@ -213,6 +219,11 @@ fn commit_turn(
         t.inbox.remove((key, inbox_seq)).during(DURING)?;
     }
     put_instance(t, Some(&current), turn.record)?;
+    let mut delivered = Vec::new();
+    for message in turn.continue_as_new.into_iter().flatten() {
+        let inbox_seq = append_inbox(t, seq, &id, message.clone())?;
+        delivered.push((id.clone(), inbox_seq, message));
+    }
     let mut activity_seqs = Vec::with_capacity(turn.activities.len());
     for work in turn.activities {
         activity_seqs.push(enqueue_activity(t, seq, work)?);
@@ -223,7 +234,76 @@ fn commit_turn(
     for key in &turn.cancel_timers {
         remove_timer(t, key)?;
     }
-    Ok(Ok(OpOutcome::TurnCommitted { activity_seqs }))
+    for out in turn.outbox {
+        send(t, seq, &id, out, &mut delivered)?;
+    }
+    Ok(Ok(OpOutcome::TurnCommitted {
+        activity_seqs,
+        delivered,
+    }))
+}
+
+/// Writes one outbox message of a turn of `sender`; what was written to an
+/// inbox is added to `delivered`. Never rejects: a message that cannot be
+/// delivered is dropped (or, for a refused start, answered to the sender).
+fn send(
+    t: &mut WriteTables<'_>,
+    seq: &mut Sequences,
+    sender: &InstanceId,
+    out: Outgoing,
+    delivered: &mut Vec<(InstanceId, u64, Message)>,
+) -> Result<(), StoreError> {
+    match out {
+        Outgoing::Start {
+            record,
+            start,
+            refused,
+        } => {
+            let id = record.instance_id.clone();
+            // An instance never replaces itself from its own turn.
+            let free = id != *sender
+                && get_instance(t, &id)?.is_none_or(|r| Request::Replace.accepts(r.status));
+            if !free {
+                if let Some(m) = refused {
+                    let inbox_seq = append_inbox(t, seq, sender, m.clone())?;
+                    delivered.push((sender.clone(), inbox_seq, m));
+                }
+                return Ok(());
+            }
+            if let Ok(OpOutcome::Created { inbox_seq }) =
+                create_instance(t, seq, *record, start.clone())?
+            {
+                delivered.push((id, inbox_seq, start));
+            }
+        }
+        Outgoing::Deliver { instance, message } => {
+            let Some(r) = get_instance(t, &instance)? else {
+                return Ok(());
+            };
+            let current = message
+                .execution
+                .as_ref()
+                .is_none_or(|e| *e == r.execution_id);
+            if Request::RaiseEvent.accepts(r.status) && current {
+                let inbox_seq = append_inbox(t, seq, &instance, message.clone())?;
+                delivered.push((instance, inbox_seq, message));
+            }
+        }
+        Outgoing::Rewind {
+            instance,
+            rewind,
+            start,
+        } => match get_instance(t, &instance)? {
+            Some(r) if Request::Rewind.accepts(r.status) => {
+                let inbox_seq = append_inbox(t, seq, &instance, rewind.clone())?;
+                delivered.push((instance, inbox_seq, rewind));
+            }
+            // Still running: its report will come.
+            Some(r) if !r.status.is_terminal() => {}
+            _ => send(t, seq, sender, *start, delivered)?,
+        },
+    }
+    Ok(())
 }
 
 /// Checks that a turn agrees with itself (the fencing check has passed).
@@ -238,13 +318,26 @@ fn validate_turn(turn: &TurnWrite) -> Result<(), String> {
             turn.instance, turn.record.instance_id
         ));
     }
-    if turn.record.execution_id != turn.expected_execution {
+    if turn.continue_as_new.is_some() {
+        if turn.record.execution_id == turn.expected_execution
+            || turn.record.history_len != 0
+            || !turn.new_events.is_empty()
+        {
+            return Err(format!(
+                "a continue-as-new turn of execution {} needs a record of another execution \
+                 with history_len 0 and no new events (got execution {}, history_len {}, {} events)",
+                turn.expected_execution,
+                turn.record.execution_id,
+                turn.record.history_len,
+                turn.new_events.len()
+            ));
+        }
+    } else if turn.record.execution_id != turn.expected_execution {
         return Err(format!(
             "turn for execution {} carries a record of execution {}",
             turn.expected_execution, turn.record.execution_id
         ));
-    }
-    if turn.record.history_len != new_len {
+    } else if turn.record.history_len != new_len {
         return Err(format!(
             "record history_len is {} but {} + {} new events make {new_len}",
             turn.record.history_len,

@@ -1,6 +1,7 @@
 //! Framing of stored values: one format-version byte, then JSON.
 //!
-//! Every framed value is written in [`CURRENT`] and read by dispatching on its
+//! Every framed value is written in the oldest version that expresses it (up
+//! to [`CURRENT`]) and read by dispatching on its
 //! first byte, so a store written by an older build stays readable after the
 //! format moves on. A version newer than this build is rejected with
 //! [`StoreError::UnsupportedFormat`] instead of being misread.
@@ -12,73 +13,134 @@ use weft_core::{HistoryEvent, Message};
 use crate::error::StoreError;
 use crate::records::{ActivityWork, InstanceRecord};
 use crate::wire::{ActivityV1, EventV1, InstanceV1, MessageV1, TimerV1};
+use crate::wire_v2::{ActivityV2, EventV2, InstanceV2, MessageV2};
 
-/// The value format this build writes.
-pub(crate) const CURRENT: u8 = 1;
+/// The newest value format this build writes (and reads, with every older one).
+pub(crate) const CURRENT: u8 = 2;
 
-fn frame<T: Serialize>(value: &T) -> Vec<u8> {
+/// Version 1 and 2 framing. A value is written in the oldest version that
+/// expresses it, so version 1 values stay version 1 forever.
+fn frame<T: Serialize>(version: u8, value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
-    out.push(CURRENT);
+    out.push(version);
     // Wire types hold only strings, integers, string-keyed structs and raw JSON,
     // which serde_json always serializes.
     serde_json::to_writer(&mut out, value).expect("wire types always serialize");
     out
 }
 
-/// Splits off the version byte and decodes the JSON after it as `T`, the
-/// version-1 shape. (A second version adds a `match` arm per value kind.)
-fn unframe<T: DeserializeOwned>(bytes: &[u8], what: impl Fn() -> String) -> Result<T, StoreError> {
+/// A value decoded by its version byte.
+enum Versioned<A, B> {
+    V1(A),
+    V2(B),
+}
+
+/// Splits off the version byte and decodes the JSON after it as version 1's
+/// shape `A` or version 2's `B`; a newer version is refused by name.
+fn unframe<A: DeserializeOwned, B: DeserializeOwned>(
+    bytes: &[u8],
+    what: impl Fn() -> String,
+) -> Result<Versioned<A, B>, StoreError> {
     let Some((&version, body)) = bytes.split_first() else {
         return Err(StoreError::corrupt(what(), "empty value"));
     };
-    if version != CURRENT {
-        return Err(StoreError::UnsupportedFormat {
+    let corrupt = |e: serde_json::Error| StoreError::corrupt(what(), e.to_string());
+    match version {
+        1 => serde_json::from_slice(body)
+            .map(Versioned::V1)
+            .map_err(corrupt),
+        2 => serde_json::from_slice(body)
+            .map(Versioned::V2)
+            .map_err(corrupt),
+        _ => Err(StoreError::UnsupportedFormat {
             what: what(),
             found: version.into(),
             supported: CURRENT.into(),
-        });
+        }),
     }
-    serde_json::from_slice(body).map_err(|e| StoreError::corrupt(what(), e.to_string()))
+}
+
+/// A value that exists only in version 1.
+fn unframe_v1<A: DeserializeOwned>(
+    bytes: &[u8],
+    what: impl Fn() -> String,
+) -> Result<A, StoreError> {
+    match unframe::<A, serde::de::IgnoredAny>(bytes, &what)? {
+        Versioned::V1(a) => Ok(a),
+        Versioned::V2(_) => Err(StoreError::corrupt(what(), "version 2 has no such value")),
+    }
 }
 
 pub(crate) fn encode_instance(record: InstanceRecord) -> Vec<u8> {
-    frame(&InstanceV1::from(record))
+    match InstanceV2::of(&record) {
+        Some(v2) => frame(2, &v2),
+        None => frame(1, &InstanceV1::from(record)),
+    }
 }
 
 pub(crate) fn decode_instance(bytes: &[u8], id: &str) -> Result<InstanceRecord, StoreError> {
-    unframe::<InstanceV1>(bytes, || format!("instance row '{id}'")).map(Into::into)
+    Ok(
+        match unframe::<InstanceV1, InstanceV2>(bytes, || format!("instance row '{id}'"))? {
+            Versioned::V1(v) => v.into(),
+            Versioned::V2(v) => v.into(),
+        },
+    )
 }
 
 pub(crate) fn encode_event(event: HistoryEvent) -> Vec<u8> {
-    frame(&EventV1::from(event))
+    match EventV1::try_from(event) {
+        Ok(v1) => frame(1, &v1),
+        Err(event) => frame(2, &EventV2::from(event)),
+    }
 }
 
 pub(crate) fn decode_event(bytes: &[u8], id: &str, index: u32) -> Result<HistoryEvent, StoreError> {
-    unframe::<EventV1>(bytes, || format!("history event {index} of '{id}'")).map(Into::into)
+    Ok(
+        match unframe::<EventV1, EventV2>(bytes, || format!("history event {index} of '{id}'"))? {
+            Versioned::V1(v) => v.into(),
+            Versioned::V2(v) => v.into(),
+        },
+    )
 }
 
 pub(crate) fn encode_message(message: Message) -> Vec<u8> {
-    frame(&MessageV1::from(message))
+    match MessageV1::try_from(message) {
+        Ok(v1) => frame(1, &v1),
+        Err(message) => frame(2, &MessageV2::from(message)),
+    }
 }
 
 pub(crate) fn decode_message(bytes: &[u8], id: &str, seq: u64) -> Result<Message, StoreError> {
-    unframe::<MessageV1>(bytes, || format!("inbox message {seq} of '{id}'")).map(Into::into)
+    Ok(
+        match unframe::<MessageV1, MessageV2>(bytes, || format!("inbox message {seq} of '{id}'"))? {
+            Versioned::V1(v) => v.into(),
+            Versioned::V2(v) => v.into(),
+        },
+    )
 }
 
 pub(crate) fn encode_activity(work: ActivityWork) -> Vec<u8> {
-    frame(&ActivityV1::from(work))
+    match ActivityV2::of(&work) {
+        Some(v2) => frame(2, &v2),
+        None => frame(1, &ActivityV1::from(work)),
+    }
 }
 
 pub(crate) fn decode_activity(bytes: &[u8], seq: u64) -> Result<ActivityWork, StoreError> {
-    unframe::<ActivityV1>(bytes, || format!("activity work item {seq}")).map(Into::into)
+    Ok(
+        match unframe::<ActivityV1, ActivityV2>(bytes, || format!("activity work item {seq}"))? {
+            Versioned::V1(v) => v.into(),
+            Versioned::V2(v) => v.into(),
+        },
+    )
 }
 
 pub(crate) fn encode_timer(timer: TimerV1) -> Vec<u8> {
-    frame(&timer)
+    frame(1, &timer)
 }
 
 pub(crate) fn decode_timer(bytes: &[u8], id: &str, timer_id: u32) -> Result<TimerV1, StoreError> {
-    unframe::<TimerV1>(bytes, || format!("timer {timer_id} of '{id}'"))
+    unframe_v1::<TimerV1>(bytes, || format!("timer {timer_id} of '{id}'"))
 }
 
 #[cfg(test)]
@@ -100,11 +162,13 @@ mod tests {
                 input: json(r#"{"a":[1,2]}"#),
                 execution_id: ExecutionId("e".into()),
                 component: "sha256:x".into(),
+                parent: None,
             },
             EventKind::TaskScheduled {
                 id: ScheduleId(1),
                 name: "a".into(),
                 input: json("null"),
+                attempt: None,
             },
             EventKind::TaskCompleted {
                 scheduled_id: ScheduleId(1),
@@ -136,10 +200,56 @@ mod tests {
                 failure: Some(Failure::new("T", "m")),
             },
         ];
-        for kind in kinds {
+        let parent = weft_core::ParentInstance {
+            instance_id: weft_core::InstanceId::new("p").unwrap(),
+            execution_id: ExecutionId("pe".into()),
+            schedule_id: ScheduleId(4),
+        };
+        let v2 = vec![
+            EventKind::ExecutionStarted {
+                name: "child".into(),
+                input: json("1"),
+                execution_id: ExecutionId("e".into()),
+                component: "sha256:x".into(),
+                parent: Some(parent),
+            },
+            EventKind::SubOrchestrationInstanceCreated {
+                id: ScheduleId(4),
+                name: "child".into(),
+                instance_id: weft_core::InstanceId::new("p:4").unwrap(),
+                input: json("1"),
+                detached: true,
+            },
+            EventKind::SubOrchestrationInstanceCompleted {
+                scheduled_id: ScheduleId(4),
+                result: json(r#"{"big":12345678901234567890}"#),
+            },
+            EventKind::SubOrchestrationInstanceFailed {
+                scheduled_id: ScheduleId(4),
+                failure: Failure::new("T", "m"),
+            },
+            EventKind::TaskScheduled {
+                id: ScheduleId(6),
+                name: "a".into(),
+                input: json("null"),
+                attempt: Some(2),
+            },
+            EventKind::EventSent {
+                id: ScheduleId(5),
+                instance_id: weft_core::InstanceId::new("other").unwrap(),
+                name: "go".into(),
+                input: json("null"),
+            },
+        ];
+        // Version 1 values stay version 1; only what it cannot express is version 2.
+        let all = kinds
+            .into_iter()
+            .map(|k| (k, 1))
+            .chain(v2.into_iter().map(|k| (k, 2)));
+        for (kind, version) in all {
             let event = HistoryEvent::new(Timestamp(5), kind);
             let bytes = encode_event(event.clone());
-            assert_eq!(bytes[0], CURRENT);
+            assert_eq!(bytes[0], version, "{event:?}");
             assert_eq!(decode_event(&bytes, "i", 0).unwrap(), event);
             let message = Message::for_execution(ExecutionId("e".into()), event);
             let bytes = encode_message(message.clone());

@@ -49,12 +49,13 @@ mod storage;
 mod store;
 mod tables;
 mod wire;
+mod wire_v2;
 mod writer;
 
 pub use apply::OpResult;
 pub use error::{ErrorKind, Fault, OpError, StoreError};
 pub use hub::{Hub, InvalidHubName};
-pub use ops::{Op, OpOutcome, TurnWrite};
+pub use ops::{Op, OpOutcome, Outgoing, TurnWrite};
 pub use records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};
 pub use redb_storage::RedbStorage;
 pub use registry::{ComponentRecord, CurrentName, NameKind};

@@ -166,6 +166,55 @@ pub struct TurnWrite {
     pub timers: Vec<TimerEntry>,
     /// Deleted if present.
     pub cancel_timers: Vec<TimerKey>,
+    /// Messages to other instances, written in the turn's transaction (the
+    /// outbox), in order. A crash can neither lose nor repeat one.
+    pub outbox: Vec<Outgoing>,
+    /// Continue-as-new: when set, the execution ends and the next one begins
+    /// in this transaction. The stored history is deleted and `new_events`
+    /// must be empty (the old execution's last episode is not kept); `record`
+    /// is the next execution's row (same instance, another execution ID,
+    /// `history_len` 0); these messages (its start, then the events carried
+    /// over) go into the inbox in order. Inbox entries not consumed stay for
+    /// the next execution.
+    pub continue_as_new: Option<Vec<Message>>,
+}
+
+/// A message from a turn to another instance (or, when refused, back to the
+/// sender).
+#[derive(Clone, Debug)]
+pub enum Outgoing {
+    /// Create an instance, as [`Op::CreateInstance`] does. When the ID is
+    /// taken by an instance that has not finished, nothing is created and
+    /// `refused` (when given) goes into the sender's inbox instead: the
+    /// waiting parent's task fails, it never hangs.
+    Start {
+        /// The new instance's row.
+        record: Box<InstanceRecord>,
+        /// Its start message.
+        start: Message,
+        /// For the sender when the start is refused.
+        refused: Option<Message>,
+    },
+    /// Append `message` to `instance`'s inbox when the instance exists, has
+    /// not finished, and (when the message names one) runs that execution;
+    /// otherwise it is dropped, and the turn commits all the same.
+    Deliver {
+        /// The target.
+        instance: InstanceId,
+        /// An `EventRaised`, or a child's report to its parent.
+        message: Message,
+    },
+    /// Rewind `instance` when it is Failed (`rewind` into its inbox, as
+    /// [`Op::SendControl`] would); when it is absent or ended otherwise,
+    /// start it as `start` does.
+    Rewind {
+        /// The child.
+        instance: InstanceId,
+        /// The `ExecutionRewound` request.
+        rewind: Message,
+        /// The start used when there is nothing to rewind.
+        start: Box<Outgoing>,
+    },
 }
 
 /// What an accepted op did.
@@ -191,6 +240,10 @@ pub enum OpOutcome {
     TurnCommitted {
         /// Queue sequence numbers of the enqueued activities.
         activity_seqs: Vec<u64>,
+        /// Every inbox message the turn wrote (its outbox as delivered,
+        /// refusals to the sender, a next execution's start), with its
+        /// instance and inbox sequence number, in order.
+        delivered: Vec<(InstanceId, u64, Message)>,
     },
     /// Instances were purged (`Purge`: always 1; `PurgeMatching`: 0 to `limit`).
     Purged {

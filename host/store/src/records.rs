@@ -5,7 +5,9 @@
 //! These are plain values. How they are laid out on disk is the business of
 //! `wire.rs` and is documented in `docs/history-format.md`.
 
-use weft_core::{ExecutionId, InstanceId, Json, RuntimeStatus, ScheduleId, Timestamp};
+use weft_core::{
+    ExecutionId, InstanceId, Json, ParentInstance, RuntimeStatus, ScheduleId, Timestamp,
+};
 
 /// One instance's summary row: what status queries and listings show without
 /// reading the history.
@@ -35,6 +37,8 @@ pub struct InstanceRecord {
     /// Number of history events stored for the current execution. Turns are
     /// fenced on it (see [`TurnWrite`](crate::TurnWrite)).
     pub history_len: u32,
+    /// The orchestration waiting for this one, when it is a sub-orchestration.
+    pub parent: Option<ParentInstance>,
 }
 
 /// An activity to run: one row of the activity queue.
@@ -52,6 +56,8 @@ pub struct ActivityWork {
     pub input: Json,
     /// Content digest of the component that holds the activity.
     pub component: String,
+    /// 1 for a first attempt; a retry policy's retries count up.
+    pub attempt: u32,
 }
 
 /// A timer's identity, in the order timers are read: due time first.

@@ -39,6 +39,7 @@ pub(crate) struct InstanceV1 {
 }
 
 impl From<InstanceRecord> for InstanceV1 {
+    /// Drops `parent`: a record with one is written as version 2.
     fn from(r: InstanceRecord) -> Self {
         InstanceV1 {
             instance_id: r.instance_id,
@@ -70,6 +71,7 @@ impl From<InstanceV1> for InstanceRecord {
             updated: r.updated,
             component: r.component,
             history_len: r.history_len,
+            parent: None,
         }
     }
 }
@@ -87,6 +89,7 @@ pub(crate) struct ActivityV1 {
 }
 
 impl From<ActivityWork> for ActivityV1 {
+    /// Drops `attempt`: a retry's work item is written as version 2.
     fn from(w: ActivityWork) -> Self {
         ActivityV1 {
             instance: w.instance,
@@ -108,6 +111,7 @@ impl From<ActivityV1> for ActivityWork {
             name: w.name,
             input: w.input,
             component: w.component,
+            attempt: 1,
         }
     }
 }
@@ -126,11 +130,20 @@ pub(crate) struct MessageV1 {
     event: EventV1,
 }
 
-impl From<Message> for MessageV1 {
-    fn from(m: Message) -> Self {
-        MessageV1 {
-            execution: m.execution,
-            event: m.event.into(),
+impl TryFrom<Message> for MessageV1 {
+    type Error = Message;
+    /// Version 1 shapes only; a message whose event version 1 cannot express
+    /// is handed back.
+    fn try_from(m: Message) -> Result<Self, Message> {
+        match EventV1::try_from(m.event) {
+            Ok(event) => Ok(MessageV1 {
+                execution: m.execution,
+                event,
+            }),
+            Err(event) => Err(Message {
+                execution: m.execution,
+                event,
+            }),
         }
     }
 }
@@ -219,7 +232,7 @@ enum KindV1 {
 /// Failure details.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct FailureV1 {
+pub(crate) struct FailureV1 {
     error_type: String,
     message: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -250,8 +263,11 @@ impl From<FailureV1> for Failure {
     }
 }
 
-impl From<HistoryEvent> for EventV1 {
-    fn from(e: HistoryEvent) -> Self {
+impl TryFrom<HistoryEvent> for EventV1 {
+    type Error = HistoryEvent;
+    /// Version 1 shapes only; an event version 1 cannot express is handed
+    /// back (it is written as version 2, `wire_v2.rs`).
+    fn try_from(e: HistoryEvent) -> Result<Self, HistoryEvent> {
         let kind = match e.kind {
             EventKind::OrchestratorStarted => KindV1::OrchestratorStarted,
             EventKind::OrchestratorCompleted => KindV1::OrchestratorCompleted,
@@ -260,15 +276,19 @@ impl From<HistoryEvent> for EventV1 {
                 input,
                 execution_id,
                 component,
+                parent: None,
             } => KindV1::ExecutionStarted {
                 name,
                 input,
                 execution_id,
                 component,
             },
-            EventKind::TaskScheduled { id, name, input } => {
-                KindV1::TaskScheduled { id, name, input }
-            }
+            EventKind::TaskScheduled {
+                id,
+                name,
+                input,
+                attempt: None,
+            } => KindV1::TaskScheduled { id, name, input },
             EventKind::TaskCompleted {
                 scheduled_id,
                 result,
@@ -295,17 +315,26 @@ impl From<HistoryEvent> for EventV1 {
                 result,
                 failure: failure.map(Into::into),
             },
-            EventKind::ExecutionTerminated { reason } => KindV1::ExecutionTerminated { reason },
+            EventKind::ExecutionTerminated {
+                reason,
+                recurse: false,
+            } => KindV1::ExecutionTerminated { reason },
             EventKind::ExecutionSuspended { reason } => KindV1::ExecutionSuspended { reason },
             EventKind::ExecutionResumed { reason } => KindV1::ExecutionResumed { reason },
             EventKind::ExecutionRewound { reason, voided } => {
                 KindV1::ExecutionRewound { reason, voided }
             }
+            kind => {
+                return Err(HistoryEvent {
+                    timestamp: e.timestamp,
+                    kind,
+                });
+            }
         };
-        EventV1 {
+        Ok(EventV1 {
             timestamp: e.timestamp,
             kind,
-        }
+        })
     }
 }
 
@@ -324,10 +353,14 @@ impl From<EventV1> for HistoryEvent {
                 input,
                 execution_id,
                 component,
+                parent: None,
             },
-            KindV1::TaskScheduled { id, name, input } => {
-                EventKind::TaskScheduled { id, name, input }
-            }
+            KindV1::TaskScheduled { id, name, input } => EventKind::TaskScheduled {
+                id,
+                name,
+                input,
+                attempt: None,
+            },
             KindV1::TaskCompleted {
                 scheduled_id,
                 result,
@@ -354,7 +387,10 @@ impl From<EventV1> for HistoryEvent {
                 result,
                 failure: failure.map(Into::into),
             },
-            KindV1::ExecutionTerminated { reason } => EventKind::ExecutionTerminated { reason },
+            KindV1::ExecutionTerminated { reason } => EventKind::ExecutionTerminated {
+                reason,
+                recurse: false,
+            },
             KindV1::ExecutionSuspended { reason } => EventKind::ExecutionSuspended { reason },
             KindV1::ExecutionResumed { reason } => EventKind::ExecutionResumed { reason },
             KindV1::ExecutionRewound { reason, voided } => {

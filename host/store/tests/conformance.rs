@@ -124,7 +124,8 @@ fn turn_writes_everything_and_is_fenced<B: Backend>() {
     t.timers = vec![timer("a", "e1", 2, 9_000)];
     t.record.custom_status = Some(json(r#""working""#));
     let expected_events = t.new_events.clone();
-    let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t.clone())) else {
+    let Ok(OpOutcome::TurnCommitted { activity_seqs, .. }) = one(&store, Op::Turn(t.clone()))
+    else {
         panic!()
     };
     assert_eq!(activity_seqs.len(), 2);
@@ -209,7 +210,7 @@ fn activity_completion_is_deduplicated<B: Backend>() {
     let mut t = turn(&rec, 2, Running);
     t.consumed_inbox = store.inbox(&a).unwrap().iter().map(|(s, _)| *s).collect();
     t.activities = vec![work("a", "e1", 0)];
-    let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t)) else {
+    let Ok(OpOutcome::TurnCommitted { activity_seqs, .. }) = one(&store, Op::Turn(t)) else {
         panic!()
     };
     let seq = activity_seqs[0];
@@ -238,7 +239,10 @@ fn messages_for_an_old_execution_or_finished_instance_are_dropped<B: Backend>() 
     let mut t = turn(&rec, 2, Running);
     t.activities = vec![work("a", "e1", 0), work("a", "e1", 1), work("a", "e1", 2)];
     t.timers = vec![timer("a", "e1", 3, 50)];
-    let Ok(OpOutcome::TurnCommitted { activity_seqs: s }) = one(&store, Op::Turn(t)) else {
+    let Ok(OpOutcome::TurnCommitted {
+        activity_seqs: s, ..
+    }) = one(&store, Op::Turn(t))
+    else {
         panic!()
     };
 
@@ -469,7 +473,7 @@ fn reopen_keeps_everything_and_sequences_keep_increasing<B: Backend>() {
         let mut t = turn(&rec, 3, Running);
         t.activities = vec![work("a", "e1", 0)];
         t.timers = vec![timer("a", "e1", 1, 77)];
-        let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t)) else {
+        let Ok(OpOutcome::TurnCommitted { activity_seqs, .. }) = one(&store, Op::Turn(t)) else {
             panic!()
         };
         let Ok(OpOutcome::Delivered { inbox_seq }) = one(
@@ -521,7 +525,7 @@ fn reopen_keeps_everything_and_sequences_keep_increasing<B: Backend>() {
     let rec = store.instance(&id("b")).unwrap().unwrap();
     let mut t = turn(&rec, 1, Running);
     t.activities = vec![work("b", "e1", 0)];
-    let Ok(OpOutcome::TurnCommitted { activity_seqs }) = one(&store, Op::Turn(t)) else {
+    let Ok(OpOutcome::TurnCommitted { activity_seqs, .. }) = one(&store, Op::Turn(t)) else {
         panic!()
     };
     assert!(
@@ -749,6 +753,196 @@ fn task_hubs_share_the_backend_and_nothing_else<B: Backend>() {
     assert!(weft_store::Hub::new("").is_err());
 }
 
+/// A message from a parent's turn to child `c` or elsewhere.
+fn child_start(child: &str, parent: &str, refused: bool) -> weft_store::Outgoing {
+    let mut rec = record(child, "c1", Pending, 50);
+    rec.parent = Some(weft_core::ParentInstance {
+        instance_id: id(parent),
+        execution_id: exec("e1"),
+        schedule_id: weft_core::ScheduleId(0),
+    });
+    weft_store::Outgoing::Start {
+        record: Box::new(rec),
+        start: start_message("c1"),
+        refused: refused.then(|| task_completed(Some("e1"), 0)),
+    }
+}
+
+fn deliver(instance: &str, message: weft_core::Message) -> weft_store::Outgoing {
+    weft_store::Outgoing::Deliver {
+        instance: id(instance),
+        message,
+    }
+}
+
+fn outbox_is_written_with_the_turn_or_not_at_all<B: Backend>() {
+    let (_dir, store) = B::fresh();
+    one(&store, create("p", "e1", 1)).unwrap();
+    let rec = run_turn(&store, "p", 2, Running);
+
+    // A stale turn writes none of its outbox.
+    let mut stale = turn(&rec, 1, Running);
+    stale.expected_history_len = 7;
+    stale.outbox = vec![child_start("c", "p", true), deliver("p", event_raised("x"))];
+    assert!(matches!(
+        one(&store, Op::Turn(stale)),
+        Err(OpError::Stale { .. })
+    ));
+    assert!(store.instance(&id("c")).unwrap().is_none());
+
+    let mut t = turn(&rec, 1, Running);
+    t.outbox = vec![
+        child_start("c", "p", true),
+        // The parent's own ID is never free: refused back to the parent.
+        child_start("p", "p", true),
+        deliver("c", event_raised("hello")),
+        // Unknown instance, and an execution the target does not run: dropped.
+        deliver("nobody", event_raised("lost")),
+        deliver("c", task_completed(Some("other"), 3)),
+    ];
+    let Ok(OpOutcome::TurnCommitted { delivered, .. }) = one(&store, Op::Turn(t)) else {
+        panic!("the turn commits whatever its outbox meets")
+    };
+    let shape: Vec<(String, &str)> = delivered
+        .iter()
+        .map(|(i, _, m)| (i.to_string(), m.kind().type_name()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("c".into(), "ExecutionStarted"),
+            ("p".into(), "TaskCompleted"),
+            ("c".into(), "EventRaised"),
+        ]
+    );
+    let child = store.instance(&id("c")).unwrap().unwrap();
+    assert_eq!(child.parent.as_ref().unwrap().instance_id, id("p"));
+    let inbox: Vec<u64> = store
+        .inbox(&id("c"))
+        .unwrap()
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(inbox, [delivered[0].1, delivered[2].1]);
+    assert_eq!(
+        store.inbox(&id("p")).unwrap().last().unwrap().0,
+        delivered[1].1
+    );
+
+    // A child ID taken by an unfinished instance is refused to the sender.
+    let rec = store.instance(&id("p")).unwrap().unwrap();
+    let mut again = turn(&rec, 1, Running);
+    again.outbox = vec![child_start("c", "p", true)];
+    let Ok(OpOutcome::TurnCommitted { delivered, .. }) = one(&store, Op::Turn(again)) else {
+        panic!()
+    };
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].0, id("p"));
+    assert_eq!(store.instance(&id("c")).unwrap().unwrap(), child);
+
+    // Reports reach a parent only while it runs the execution they name.
+    let crec = store.instance(&id("c")).unwrap().unwrap();
+    let mut done = turn(&crec, 1, Completed);
+    done.outbox = vec![
+        deliver("p", task_completed(Some("e1"), 0)),
+        deliver("p", task_completed(Some("e0"), 0)),
+    ];
+    let Ok(OpOutcome::TurnCommitted { delivered, .. }) = one(&store, Op::Turn(done)) else {
+        panic!()
+    };
+    assert_eq!(delivered.len(), 1);
+}
+
+fn rewind_in_the_outbox_rewinds_a_failed_child_or_starts_it<B: Backend>() {
+    let (_dir, store) = B::fresh();
+    one(&store, create("p", "e1", 1)).unwrap();
+    one(&store, create("c", "c0", 1)).unwrap();
+    run_turn(&store, "c", 2, Failed);
+    let rec = run_turn(&store, "p", 2, Running);
+    let rewind = |child: &str| weft_store::Outgoing::Rewind {
+        instance: id(child),
+        rewind: weft_core::Message::new(weft_core::HistoryEvent::new(
+            Timestamp(3),
+            EventKind::ExecutionRewound {
+                reason: None,
+                voided: Vec::new(),
+            },
+        )),
+        start: Box::new(child_start(child, "p", false)),
+    };
+    let mut t = turn(&rec, 1, Running);
+    t.outbox = vec![rewind("c"), rewind("gone")];
+    let Ok(OpOutcome::TurnCommitted { delivered, .. }) = one(&store, Op::Turn(t)) else {
+        panic!()
+    };
+    let shape: Vec<(String, &str)> = delivered
+        .iter()
+        .map(|(i, _, m)| (i.to_string(), m.kind().type_name()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("c".into(), "ExecutionRewound"),
+            ("gone".into(), "ExecutionStarted"),
+        ]
+    );
+    // The failed child keeps its execution and history: it is rewound, not replaced.
+    let c = store.instance(&id("c")).unwrap().unwrap();
+    assert_eq!((c.execution_id, c.history_len), (exec("c0"), 2));
+}
+
+fn continue_as_new_replaces_the_history_and_keeps_the_inbox<B: Backend>() {
+    let (_dir, store) = B::fresh();
+    one(&store, create("a", "e1", 1)).unwrap();
+    let start_seq = store.inbox(&id("a")).unwrap()[0].0;
+    let rec = run_turn(&store, "a", 3, Running);
+    let Ok(OpOutcome::Delivered { inbox_seq: late }) = one(
+        &store,
+        Op::RaiseEvent {
+            instance: id("a"),
+            message: event_raised("late"),
+        },
+    ) else {
+        panic!()
+    };
+
+    // Refused unless the record is another execution with an empty history.
+    let mut bad = turn(&rec, 0, ContinuedAsNew);
+    bad.continue_as_new = Some(vec![start_message("e2")]);
+    assert!(matches!(
+        one(&store, Op::Turn(bad)),
+        Err(OpError::Invalid(_))
+    ));
+    assert_eq!(store.history(&id("a")).unwrap().len(), 3);
+
+    let mut t = turn(&rec, 0, ContinuedAsNew);
+    t.record.execution_id = exec("e2");
+    t.record.history_len = 0;
+    t.consumed_inbox = vec![start_seq];
+    t.continue_as_new = Some(vec![start_message("e2"), event_raised("carried")]);
+    let Ok(OpOutcome::TurnCommitted { delivered, .. }) = one(&store, Op::Turn(t)) else {
+        panic!()
+    };
+    assert_eq!(delivered.len(), 2);
+    assert!(store.history(&id("a")).unwrap().is_empty());
+    let row = store.instance(&id("a")).unwrap().unwrap();
+    assert_eq!(
+        (row.execution_id.clone(), row.status, row.history_len),
+        (exec("e2"), ContinuedAsNew, 0)
+    );
+    // The event that arrived during the last episode stays, before the new start.
+    let inbox: Vec<u64> = store
+        .inbox(&id("a"))
+        .unwrap()
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
+    assert_eq!(inbox, [late, delivered[0].1, delivered[1].1]);
+    // The next execution's turns are fenced on it.
+    let next = run_turn(&store, "a", 2, Running);
+    assert_eq!(next.history_len, 2);
+}
+
 /// Runs every case above against each backend listed: `module: Backend`.
 macro_rules! backends {
     ($($module:ident: $backend:ty),* $(,)?) => {$(
@@ -767,6 +961,9 @@ macro_rules! backends {
                 all_inboxes_groups_by_instance,
                 list_instances_filters_and_pages,
                 task_hubs_share_the_backend_and_nothing_else,
+                outbox_is_written_with_the_turn_or_not_at_all,
+                rewind_in_the_outbox_rewinds_a_failed_child_or_starts_it,
+                continue_as_new_replaces_the_history_and_keeps_the_inbox,
             );
         }
     )*};

@@ -16,6 +16,7 @@ fn control(kind: EventKind) -> Message {
 fn terminate() -> Message {
     control(EventKind::ExecutionTerminated {
         reason: Some("stop".into()),
+        recurse: false,
     })
 }
 

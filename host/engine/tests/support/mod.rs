@@ -1,7 +1,9 @@
 //! Builders shared by the engine's table tests.
 #![allow(dead_code)]
 
-use weft_core::{EventKind, ExecutionId, Failure, HistoryEvent, Json, ScheduleId, Timestamp};
+use weft_core::{
+    EventKind, ExecutionId, Failure, HistoryEvent, InstanceId, Json, ScheduleId, Timestamp,
+};
 use weft_engine::{EngineError, Replay, TurnOutcome};
 
 pub fn j(s: &str) -> Json {
@@ -16,6 +18,7 @@ pub fn start_event(input: &str) -> HistoryEvent {
             input: j(input),
             execution_id: ExecutionId("e1".into()),
             component: "sha256:x".into(),
+            parent: None,
         },
     )
 }
@@ -60,6 +63,11 @@ pub fn raised(name: &str, input: &str) -> HistoryEvent {
     )
 }
 
+/// The instance every table test runs as.
+pub fn me() -> InstanceId {
+    InstanceId::new("me").unwrap()
+}
+
 pub fn types(events: &[HistoryEvent]) -> Vec<&'static str> {
     events.iter().map(|e| e.kind.type_name()).collect()
 }
@@ -74,7 +82,7 @@ pub fn turn(
     messages: Vec<HistoryEvent>,
     code: Code,
 ) -> weft_engine::TurnOutput {
-    let mut r = Replay::new(stored.clone());
+    let mut r = Replay::new(me(), stored.clone());
     r.begin_turn(Timestamp(now), messages);
     let outcome = match code(&mut r).unwrap() {
         None => TurnOutcome::Waiting,

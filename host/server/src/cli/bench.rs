@@ -3,12 +3,18 @@
 //! - W1: N `HelloSequence` instances started concurrently; wait for all;
 //!   orchestrations per second and p50/p99 start-to-completion latency.
 //! - W2: one `FanOutFanIn` of M activities; wall time.
-//! - W3: runaway guests (R-3.4): W1 alone, then W1 again next to `Spin`
-//!   orchestrators from the `hostile` test program; how long each runaway
-//!   takes to be stopped, and how much it slows the healthy workload.
-//! - W4: a deploy check (R-3.3): N running `Steps(5)` instances (23-event
-//!   histories) from `versioned-v1`, checked against `versioned-v2`
-//!   (compatible) and `versioned-v3` (diverging); wall time of each check.
+//! - W3: one `SubOrchestrations` parent starting 100 `HelloSequence`
+//!   children and waiting for all; wall time (R-1.10).
+//! - W4: `Countdown` of 10,000: one continue-as-new per iteration;
+//!   iterations per second and the store file's size after (R-1.12).
+//! - runaway (was W3 before sub-orchestrations took the name): runaway
+//!   guests (R-3.4): W1 alone, then W1 again next to `Spin` orchestrators
+//!   from the `hostile` test program; how long each runaway takes to be
+//!   stopped, and how much it slows the healthy workload.
+//! - deploy (was W4): a deploy check (R-3.3): N running `Steps(5)` instances
+//!   (23-event histories) from `versioned-v1`, checked against
+//!   `versioned-v2` (compatible) and `versioned-v3` (diverging); wall time of
+//!   each check.
 //!
 //! Figures go to stdout as text and one JSON line; docs/BENCHMARKS.md records them.
 
@@ -24,16 +30,16 @@ pub struct BenchArgs {
     /// Directory with hello-sequence.wasm and fan-out-fan-in.wasm.
     #[arg(long, default_value = "target/components")]
     components: PathBuf,
-    /// Which workload: w1, w2, w3, w4 or all.
+    /// Which workload: w1, w2, w3, w4, runaway, deploy or all.
     #[arg(long, default_value = "all")]
     workload: String,
-    /// W3: the hostile test program (built by scripts/build-components.sh).
+    /// runaway: the hostile test program (built by scripts/build-components.sh).
     #[arg(long, default_value = "target/test-components/hostile.wasm")]
     hostile: PathBuf,
-    /// W3: runaway orchestrators started next to the healthy workload.
+    /// runaway: runaway orchestrators started next to the healthy workload.
     #[arg(long, default_value_t = 2)]
     runaways: usize,
-    /// W4: directory with versioned-v1.wasm, versioned-v2.wasm and versioned-v3.wasm.
+    /// deploy: directory with versioned-v1.wasm, versioned-v2.wasm and versioned-v3.wasm.
     #[arg(long, default_value = "target/test-components")]
     test_components: PathBuf,
     /// W1: number of concurrent HelloSequence instances.
@@ -42,6 +48,12 @@ pub struct BenchArgs {
     /// W2: fan-out width.
     #[arg(long, default_value_t = 1000)]
     fan: u64,
+    /// W3: children of the one parent.
+    #[arg(long, default_value_t = 100)]
+    children: u32,
+    /// W4: Countdown iterations.
+    #[arg(long, default_value_t = 10_000)]
+    iterations: u64,
     /// Store file (default: a fresh file in a temporary directory).
     #[arg(long)]
     store: Option<PathBuf>,
@@ -68,17 +80,23 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
             report.insert("w2".into(), w2(&weft, a.fan).await?);
         }
         if matches!(a.workload.as_str(), "w3" | "all") {
+            report.insert("w3".into(), w3(&weft, a.children).await?);
+        }
+        if matches!(a.workload.as_str(), "w4" | "all") {
+            report.insert("w4".into(), w4(&weft, a.iterations, &store).await?);
+        }
+        if matches!(a.workload.as_str(), "runaway" | "all") {
             let bytes = std::fs::read(&a.hostile).map_err(|e| {
                 anyhow::anyhow!(
-                    "W3 needs the hostile test program at {} ({e}); run scripts/build-components.sh",
+                    "the runaway workload needs the hostile test program at {} ({e}); run scripts/build-components.sh",
                     a.hostile.display()
                 )
             })?;
             weft.deploy(bytes).await?;
-            report.insert("w3".into(), w3(&weft, a.n, a.runaways).await?);
+            report.insert("runaway".into(), runaway(&weft, a.n, a.runaways).await?);
         }
-        if matches!(a.workload.as_str(), "w4" | "all") {
-            report.insert("w4".into(), w4(&weft, a.n, &a.test_components).await?);
+        if matches!(a.workload.as_str(), "deploy" | "all") {
+            report.insert("deploy".into(), deploy(&weft, a.n, &a.test_components).await?);
         }
         println!("{}", serde_json::Value::Object(report));
         anyhow::Ok(())
@@ -143,7 +161,7 @@ async fn hello_batch(weft: &Weft, n: usize) -> anyhow::Result<(f64, Duration, Du
     Ok((rate, wall, pct(0.50), pct(0.99)))
 }
 
-async fn w3(weft: &Weft, n: usize, runaways: usize) -> anyhow::Result<serde_json::Value> {
+async fn runaway(weft: &Weft, n: usize, runaways: usize) -> anyhow::Result<serde_json::Value> {
     let (alone, ..) = hello_batch(weft, n).await?;
     let limit = weft.limits().orchestrator_turn;
     let mut spins = Vec::with_capacity(runaways);
@@ -173,7 +191,7 @@ async fn w3(weft: &Weft, n: usize, runaways: usize) -> anyhow::Result<serde_json
     }
     let slowest = stops.iter().max().copied().unwrap_or_default();
     println!(
-        "W3 {runaways} runaway(s), turn limit {}: stopped after at most {:.3} s; HelloSequence x{n} \
+        "runaway: {runaways} runaway(s), turn limit {}: stopped after at most {:.3} s; HelloSequence x{n} \
          {alone:.0}/s alone, {beside:.0}/s beside them ({:.0}% of alone)",
         weft_runtime::format_duration(limit),
         slowest.as_secs_f64(),
@@ -212,15 +230,74 @@ async fn w2(weft: &Weft, fan: u64) -> anyhow::Result<serde_json::Value> {
     Ok(serde_json::json!({ "fan": fan, "wall_s": wall.as_secs_f64() }))
 }
 
+/// W3: one parent, `children` HelloSequence children in parallel.
+async fn w3(weft: &Weft, children: u32) -> anyhow::Result<serde_json::Value> {
+    // Warm-up: both components compiled and instantiated once.
+    let id = weft
+        .start("SubOrchestrations", None, Json::from_value(&1))
+        .await?;
+    finish(weft, id.as_str()).await?;
+    let t0 = Instant::now();
+    let id = weft
+        .start("SubOrchestrations", None, Json::from_value(&children))
+        .await?;
+    finish(weft, id.as_str()).await?;
+    let wall = t0.elapsed();
+    let out = weft
+        .status(id.as_str())
+        .await?
+        .and_then(|s| s.output)
+        .map(|o| o.to_value());
+    let n = out.as_ref().and_then(|o| o.as_array()).map_or(0, Vec::len);
+    anyhow::ensure!(
+        n == children as usize,
+        "SubOrchestrations returned {n} outputs, expected {children}"
+    );
+    println!(
+        "W3 SubOrchestrations of {children} HelloSequence children: wall {:.3} s",
+        wall.as_secs_f64()
+    );
+    Ok(serde_json::json!({ "children": children, "wall_s": wall.as_secs_f64() }))
+}
+
+/// W4: Countdown of `iterations`, one continue-as-new each.
+async fn w4(
+    weft: &Weft,
+    iterations: u64,
+    store: &std::path::Path,
+) -> anyhow::Result<serde_json::Value> {
+    let id = weft.start("Countdown", None, Json::from_value(&1)).await?;
+    finish(weft, id.as_str()).await?;
+    let before = std::fs::metadata(store).map(|m| m.len()).unwrap_or(0);
+    let t0 = Instant::now();
+    let id = weft
+        .start("Countdown", None, Json::from_value(&iterations))
+        .await?;
+    finish(weft, id.as_str()).await?;
+    let wall = t0.elapsed();
+    let after = std::fs::metadata(store).map(|m| m.len()).unwrap_or(0);
+    let history = weft.history(id.as_str()).await?.len();
+    let rate = iterations as f64 / wall.as_secs_f64();
+    println!(
+        "W4 Countdown of {iterations}: {rate:.0} iterations/s, wall {:.3} s, final history {history} events, \
+         store file {before} -> {after} bytes",
+        wall.as_secs_f64()
+    );
+    Ok(serde_json::json!({
+        "iterations": iterations, "iterations_per_s": rate, "wall_s": wall.as_secs_f64(),
+        "final_history_events": history, "store_bytes_before": before, "store_bytes_after": after,
+    }))
+}
+
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
 
-async fn w4(weft: &Weft, n: usize, dir: &std::path::Path) -> anyhow::Result<serde_json::Value> {
+async fn deploy(weft: &Weft, n: usize, dir: &std::path::Path) -> anyhow::Result<serde_json::Value> {
     let read = |name: &str| {
         std::fs::read(dir.join(name)).map_err(|e| {
             anyhow::anyhow!(
-                "W4 needs {} ({e}); run scripts/build-components.sh",
+                "the deploy workload needs {} ({e}); run scripts/build-components.sh",
                 dir.join(name).display()
             )
         })
@@ -264,12 +341,12 @@ async fn w4(weft: &Weft, n: usize, dir: &std::path::Path) -> anyhow::Result<serd
         let steps = report.compatible + report.diverges;
         anyhow::ensure!(
             steps >= n && report.failed == 0,
-            "W4 {label}: checked {} of {n} ({} failed)",
+            "deploy {label}: checked {} of {n} ({} failed)",
             report.checked,
             report.failed
         );
         println!(
-            "W4 check of {} running instances ({expected}-event histories) against a {label} change: \
+            "deploy: check of {} running instances ({expected}-event histories) against a {label} change: \
              {:.3} s ({} compatible, {} diverge)",
             report.checked,
             wall.as_secs_f64(),

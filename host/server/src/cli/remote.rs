@@ -349,13 +349,23 @@ pub struct ControlArgs {
     /// Why (recorded in the history).
     #[arg(long)]
     reason: Option<String>,
+    /// terminate only: also terminate running sub-orchestrations, at every depth.
+    #[arg(long)]
+    recursive: bool,
     #[command(flatten)]
     remote: Remote,
 }
 
 /// terminate, suspend, resume, rewind: send the request, then show the status.
 pub fn control(op: &str, a: ControlArgs) -> anyhow::Result<ExitCode> {
-    let q: Vec<(&str, String)> = a.reason.iter().map(|r| ("reason", r.clone())).collect();
+    anyhow::ensure!(
+        !a.recursive || op == "terminate",
+        "--recursive applies to terminate only"
+    );
+    let mut q: Vec<(&str, String)> = a.reason.iter().map(|r| ("reason", r.clone())).collect();
+    if a.recursive {
+        q.push(("recurse", "true".into()));
+    }
     a.remote
         .call(a.remote.post(&format!("instances/{}/{op}", enc(&a.id)), &q))?;
     eprintln!("{op} request accepted for instance {}", a.id);

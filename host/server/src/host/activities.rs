@@ -7,7 +7,7 @@
 
 use super::dispatcher::Shared;
 use std::sync::Arc;
-use weft_core::{EventKind, Failure, HistoryEvent, Message, Timestamp};
+use weft_core::{EventKind, Failure, HistoryEvent, Message};
 use weft_runtime::ActivityError;
 use weft_store::{ActivityWork, Op, OpOutcome};
 
@@ -53,7 +53,7 @@ pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
         }
         let message = Message::for_execution(
             work.execution.clone(),
-            HistoryEvent::new(Timestamp::now(), kind),
+            HistoryEvent::new(shared.clock.now(), kind),
         );
         // A storage fault is waited out: the result is committed once the
         // store is writable again, with no restart.
@@ -111,8 +111,13 @@ async fn run(shared: &Shared, work: &ActivityWork) -> Result<weft_core::Json, Fa
             ),
         ));
     };
+    let call = weft_runtime::ActivityCall {
+        instance: work.instance.to_string(),
+        schedule_id: work.scheduled_id.0,
+        attempt: work.attempt,
+    };
     loop {
-        match component.run_activity(&work.name, &work.input).await {
+        match component.run_activity(&work.name, &work.input, &call).await {
             Ok(result) => return result,
             // Every instance slot is taken (other task hubs are busy): wait, do not fail.
             Err(ActivityError::Busy { .. }) => {

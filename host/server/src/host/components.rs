@@ -16,7 +16,6 @@ use super::weft::Weft;
 use serde::Serialize;
 use std::collections::HashMap;
 use std::sync::Arc;
-use weft_core::Timestamp;
 use weft_runtime::{ComponentInfo, LoadedComponent};
 use weft_store::ComponentRecord;
 
@@ -75,7 +74,7 @@ impl Weft {
             activities: info.activities.clone(),
             capabilities: info.capabilities.clone(),
             size: bytes.len() as u64,
-            deployed: Timestamp::now(),
+            deployed: self.clock().now(),
         };
         let created = self.root().put_component(&record, bytes).await?;
         let mut registry = self.registry().write().expect("registry lock");

@@ -27,6 +27,9 @@ pub struct HostConfig {
     pub policy: weft_runtime::Policy,
     /// Most events one execution's history may hold.
     pub max_history: usize,
+    /// Where time comes from (timestamps, timers): the system clock, or a
+    /// test's [`ManualClock`](super::ManualClock).
+    pub clock: super::HostClock,
 }
 
 impl HostConfig {
@@ -41,6 +44,7 @@ impl HostConfig {
             default_hub: "default".to_owned(),
             policy: Default::default(),
             max_history: DEFAULT_MAX_HISTORY,
+            clock: super::HostClock::system(),
         }
     }
 

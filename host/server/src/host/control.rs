@@ -7,9 +7,10 @@
 //! episode), and arrivals held while the instance was suspended, or left in the
 //! inbox when it failed, are read back after a resume or a rewind.
 
+use super::commit::Change;
 use super::dispatcher::{AfterTurn, Shared};
 use std::sync::Arc;
-use weft_core::{EventKind, InstanceId, Json, Message, RuntimeStatus, Timestamp};
+use weft_core::{Ending, EventKind, InstanceId, Message, RuntimeStatus};
 use weft_engine::apply_control;
 
 /// True for the messages that [`Shared::control_turn`] handles.
@@ -43,33 +44,40 @@ impl Shared {
                 return AfterTurn::retry();
             }
         };
-        let now = Timestamp::now();
+        let now = self.clock.now();
         let mut record = old.clone();
         record.updated = now;
-        let Some(out) = apply_control(&history, old.status, now, message.kind()) else {
+        let Some(out) = apply_control(instance, &history, old.status, now, message.kind()) else {
             // Not applicable any more (say, a second suspend): consume it, change nothing.
             tracing::info!(%instance, status = %old.status, "ignoring {} for an instance that is {}", message.kind().type_name(), old.status);
             record.updated = old.updated;
-            return match self.commit(&old, &record, vec![seq], Vec::new(), &[]).await {
-                true => AfterTurn::done(None, Some(record)),
-                false => AfterTurn::retry(),
+            let change = Change {
+                consumed: vec![seq],
+                ..Change::row(record)
+            };
+            return match self.commit(&old, change).await {
+                Some(record) => AfterTurn::done(None, Some(record)),
+                None => AfterTurn::retry(),
             };
         };
         record.status = out.status;
         record.history_len += out.new_events.len() as u32;
         match message.kind() {
-            EventKind::ExecutionTerminated { reason } => {
-                record.output = Some(reason.as_ref().map_or_else(Json::null, Json::from_value));
+            EventKind::ExecutionTerminated { reason, .. } => {
+                record.output = Ending::Terminated(reason.clone()).output();
             }
             EventKind::ExecutionRewound { .. } => record.output = None,
             _ => {}
         }
-        if !self
-            .commit(&old, &record, vec![seq], out.new_events, &out.actions)
-            .await
-        {
+        let change = Change {
+            consumed: vec![seq],
+            new_events: out.new_events,
+            actions: out.actions,
+            ..Change::row(record)
+        };
+        let Some(record) = self.commit(&old, change).await else {
             return AfterTurn::retry();
-        }
+        };
         let released = matches!(old.status, RuntimeStatus::Suspended | RuntimeStatus::Failed)
             && matches!(record.status, RuntimeStatus::Running);
         AfterTurn {

@@ -18,7 +18,7 @@ use super::weft::Weft;
 use serde::Serialize;
 use std::sync::Arc;
 use tokio::sync::Semaphore;
-use weft_core::{RuntimeStatus, Timestamp};
+use weft_core::RuntimeStatus;
 use weft_runtime::{Guest, LoadedComponent, TurnError};
 use weft_store::{Hub, InstanceFilter, InstanceRecord};
 
@@ -160,7 +160,7 @@ impl Weft {
                 component.clone(),
                 &record.instance_id,
                 history.clone(),
-                Timestamp::now(),
+                self.clock().now(),
                 Vec::new(),
             );
             let result = rx.await;

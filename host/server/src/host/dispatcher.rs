@@ -7,6 +7,7 @@
 //! only then dispatches the turn's activities and timers and wakes waiters. It
 //! loops while messages keep arriving.
 
+use super::commit::Change;
 use super::config::HostConfig;
 use super::control::is_control;
 use super::lru::Lru;
@@ -15,10 +16,8 @@ use super::timers::TimerHandle;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::{Semaphore, oneshot};
-use weft_core::{
-    EventKind, Failure, HistoryEvent, InstanceId, Json, Message, RuntimeStatus, Timestamp,
-};
-use weft_engine::{TurnOutcome, TurnOutput};
+use weft_core::{EventKind, Failure, HistoryEvent, InstanceId, Message, RuntimeStatus, Timestamp};
+use weft_engine::TurnOutput;
 use weft_runtime::{Guest, LoadedComponent, Runtime, TurnError, TurnResult};
 use weft_store::{InstanceRecord, Storage};
 
@@ -91,6 +90,8 @@ pub struct Shared {
     max_hot: usize,
     /// Most events one execution's history may hold.
     max_history: usize,
+    /// Where time comes from.
+    pub clock: super::HostClock,
     waiters: Mutex<HashMap<InstanceId, Vec<oneshot::Sender<()>>>>,
     /// Set when the task hub is deleted: nothing more is started or committed.
     closed: std::sync::atomic::AtomicBool,
@@ -116,6 +117,7 @@ impl Shared {
             hot: Mutex::new(Lru::new()),
             max_hot: config.max_hot,
             max_history: config.max_history,
+            clock: config.clock.clone(),
             waiters: Mutex::new(HashMap::new()),
         }
     }
@@ -426,7 +428,7 @@ impl Shared {
                 events.push(m.event);
             }
         }
-        let now = Timestamp::now();
+        let now = self.clock.now();
         metrics::counter!("weft_turns_total").increment(1);
         let result = self.run_guest(instance, &record, guest, now, events).await;
         let (guest, result) = match result {
@@ -528,28 +530,24 @@ impl Shared {
     ) -> AfterTurn {
         let mut record = old.clone();
         record.history_len += out.new_events.len() as u32;
-        record.custom_status = out.custom_status.clone();
+        if let Some(status) = &out.custom_status {
+            record.custom_status = status.clone();
+        }
         record.updated = now;
-        let keep_guest = match &out.outcome {
-            TurnOutcome::Waiting => {
-                record.status = RuntimeStatus::Running;
-                true
-            }
-            TurnOutcome::Completed(v) => {
-                record.status = RuntimeStatus::Completed;
-                record.output = Some(v.clone());
-                false
-            }
-            TurnOutcome::Failed(f) => {
-                record.status = RuntimeStatus::Failed;
-                record.output = Some(Json::from_value(f));
-                false
-            }
+        record.status = out.outcome.status();
+        let ending = out.outcome.ending();
+        if let Some(ending) = &ending {
+            record.output = ending.output();
+        }
+        let keep_guest = ending.is_none();
+        let change = Change {
+            record,
+            consumed,
+            new_events: out.new_events,
+            actions: out.actions,
+            next_execution: out.next_execution,
         };
-        if self
-            .commit(&old, &record, consumed, out.new_events, &out.actions)
-            .await
-        {
+        if let Some(record) = self.commit(&old, change).await {
             let names = out.unconsumed_events.iter().map(String::as_str);
             dropped_events(&record.instance_id, record.status, names);
             finished(&record);
@@ -583,13 +581,11 @@ impl Shared {
         now: Timestamp,
     ) -> AfterTurn {
         let mut record = old.clone();
-        record.status = RuntimeStatus::Failed;
-        record.output = Some(Json::from_value(&failure));
+        let ending = weft_core::Ending::Failed(failure);
+        record.status = ending.status();
+        record.output = ending.output();
         record.updated = now;
-        if self
-            .commit(&old, &record, Vec::new(), Vec::new(), &[])
-            .await
-        {
+        if let Some(record) = self.commit(&old, Change::row(record)).await {
             finished(&record);
             AfterTurn::done(None, Some(record))
         } else {

@@ -9,6 +9,7 @@
 //! each with its own dispatcher, sharing the Wasm runtime and the components.
 
 mod activities;
+mod clock;
 mod commit;
 mod components;
 mod config;
@@ -17,6 +18,7 @@ mod deploy_check;
 mod dispatcher;
 mod errors;
 mod lru;
+mod new_instance;
 mod registry;
 mod replay_check;
 mod storage;
@@ -25,6 +27,7 @@ mod timers;
 mod watch;
 mod weft;
 
+pub use clock::{Clock, HostClock, ManualClock, SystemClock};
 pub use components::{ComponentView, CurrentFor, Deployed};
 pub use config::{DEFAULT_MAX_HISTORY, HostConfig};
 pub use deploy_check::{CheckReport, InstanceCheck};

@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 use weft_core::{EventKind, HistoryEvent, InstanceId, RuntimeStatus, Timestamp};
-use weft_engine::{TurnOutcome, apply_control};
+use weft_engine::apply_control;
 use weft_runtime::{Guest, LoadedComponent, TurnError};
 
 /// Where a re-execution departed from the stored history.
@@ -54,11 +54,7 @@ fn episodes(history: &[HistoryEvent]) -> Vec<Episode> {
                     *last = Episode::Control(at, e.kind.clone());
                 }
             }
-            EventKind::ExecutionStarted { .. }
-            | EventKind::TaskCompleted { .. }
-            | EventKind::TaskFailed { .. }
-            | EventKind::TimerFired { .. }
-            | EventKind::EventRaised { .. } => {
+            k if weft_engine::is_arrival(k) => {
                 if let Some(Episode::Turn(_, arrivals)) = out.last_mut() {
                     arrivals.push(e.clone());
                 }
@@ -84,12 +80,14 @@ pub async fn check(
             let (now, arrivals) = match episode {
                 Episode::Control(now, event) => {
                     guest = None;
-                    let out = apply_control(&produced, status, now, &event).ok_or_else(|| {
-                        ReplayMismatch::Unavailable(format!(
-                            "{} does not apply to a {status} instance",
-                            event.type_name()
-                        ))
-                    })?;
+                    let out = apply_control(instance, &produced, status, now, &event).ok_or_else(
+                        || {
+                            ReplayMismatch::Unavailable(format!(
+                                "{} does not apply to a {status} instance",
+                                event.type_name()
+                            ))
+                        },
+                    )?;
                     status = out.status;
                     produced.extend(out.new_events);
                     continue;
@@ -114,11 +112,7 @@ pub async fn check(
                 .await
                 .map_err(|_| ReplayMismatch::Unavailable("guest stopped mid-turn".into()))?
                 .map_err(|error| ReplayMismatch::Diverged { path, error })?;
-            status = match out.outcome {
-                TurnOutcome::Waiting => RuntimeStatus::Running,
-                TurnOutcome::Completed(_) => RuntimeStatus::Completed,
-                TurnOutcome::Failed(_) => RuntimeStatus::Failed,
-            };
+            status = out.outcome.status();
             produced.extend(out.new_events);
         }
         compare(path, history, &produced)?;

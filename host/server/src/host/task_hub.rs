@@ -8,9 +8,7 @@ use super::replay_check::{self, ReplayMismatch};
 use super::weft::Weft;
 use std::sync::Arc;
 use std::time::Duration;
-use weft_core::{
-    EventKind, ExecutionId, HistoryEvent, InstanceId, Json, Message, RuntimeStatus, Timestamp,
-};
+use weft_core::{EventKind, HistoryEvent, InstanceId, Json, Message, Request};
 use weft_store::{InstanceFilter, InstanceRecord, Op, OpError, OpOutcome, StoreError};
 
 /// An instance's status as stored.
@@ -30,39 +28,6 @@ pub struct TaskHub {
     shared: Arc<Shared>,
     weft: Weft,
 }
-
-/// A control request: which statuses accept it, and what to tell a caller
-/// whose instance is in another one.
-struct ControlKind {
-    action: &'static str,
-    allowed: &'static [RuntimeStatus],
-    hint: &'static str,
-}
-
-const TERMINATE: ControlKind = ControlKind {
-    action: "terminate",
-    allowed: &[
-        RuntimeStatus::Pending,
-        RuntimeStatus::Running,
-        RuntimeStatus::Suspended,
-    ],
-    hint: "only instances that have not finished can be terminated",
-};
-const SUSPEND: ControlKind = ControlKind {
-    action: "suspend",
-    allowed: &[RuntimeStatus::Pending, RuntimeStatus::Running],
-    hint: "it is already suspended; resume it first",
-};
-const RESUME: ControlKind = ControlKind {
-    action: "resume",
-    allowed: &[RuntimeStatus::Suspended],
-    hint: "only a suspended instance can be resumed",
-};
-const REWIND: ControlKind = ControlKind {
-    action: "rewind",
-    allowed: &[RuntimeStatus::Failed],
-    hint: "only a failed instance can be rewound",
-};
 
 impl TaskHub {
     pub(super) fn new(shared: Arc<Shared>, weft: Weft) -> TaskHub {
@@ -136,31 +101,14 @@ impl TaskHub {
             None => InstanceId::generate(),
         };
         let component = self.weft.component_for_start(name, digest).await?;
-        let now = Timestamp::now();
-        let execution = ExecutionId::generate();
-        let digest = component.info.digest.clone();
-        let record = InstanceRecord {
-            instance_id: id.clone(),
-            name: name.to_owned(),
-            execution_id: execution.clone(),
-            status: RuntimeStatus::Pending,
-            input: input.clone(),
-            output: None,
-            custom_status: None,
-            created: now,
-            updated: now,
-            component: digest.clone(),
-            history_len: 0,
-        };
-        let start = Message::new(HistoryEvent::new(
-            now,
-            EventKind::ExecutionStarted {
-                name: name.to_owned(),
-                input,
-                execution_id: execution,
-                component: digest,
-            },
-        ));
+        let (record, start) = super::new_instance::new_instance(
+            id.clone(),
+            name,
+            input,
+            component.info.digest.clone(),
+            None,
+            self.shared.clock.now(),
+        );
         match self
             .shared
             .store
@@ -225,7 +173,7 @@ impl TaskHub {
         let id = InstanceId::new(id)?;
         validate_event_name(name)?;
         let message = Message::new(HistoryEvent::new(
-            Timestamp::now(),
+            self.shared.clock.now(),
             EventKind::EventRaised {
                 name: name.to_owned(),
                 input: data,
@@ -255,20 +203,35 @@ impl TaskHub {
 
     /// Terminates the instance with `reason`. Asynchronous, like any
     /// message: running activities are not stopped; their results are dropped.
-    pub async fn terminate(&self, id: &str, reason: Option<String>) -> Result<(), ClientError> {
-        self.control(id, &TERMINATE, EventKind::ExecutionTerminated { reason })
-            .await
+    /// Its sub-orchestrations keep running (Durable Functions' rule) unless
+    /// `recurse`, which terminates every running descendant too.
+    pub async fn terminate(
+        &self,
+        id: &str,
+        reason: Option<String>,
+        recurse: bool,
+    ) -> Result<(), ClientError> {
+        self.control(
+            id,
+            Request::Terminate,
+            EventKind::ExecutionTerminated { reason, recurse },
+        )
+        .await
     }
 
     /// Suspends the instance: arrivals are kept and processed on resume.
     pub async fn suspend(&self, id: &str, reason: Option<String>) -> Result<(), ClientError> {
-        self.control(id, &SUSPEND, EventKind::ExecutionSuspended { reason })
-            .await
+        self.control(
+            id,
+            Request::Suspend,
+            EventKind::ExecutionSuspended { reason },
+        )
+        .await
     }
 
     /// Resumes a suspended instance.
     pub async fn resume(&self, id: &str, reason: Option<String>) -> Result<(), ClientError> {
-        self.control(id, &RESUME, EventKind::ExecutionResumed { reason })
+        self.control(id, Request::Resume, EventKind::ExecutionResumed { reason })
             .await
     }
 
@@ -277,7 +240,7 @@ impl TaskHub {
     pub async fn rewind(&self, id: &str, reason: Option<String>) -> Result<(), ClientError> {
         self.control(
             id,
-            &REWIND,
+            Request::Rewind,
             EventKind::ExecutionRewound {
                 reason,
                 voided: Vec::new(),
@@ -289,15 +252,15 @@ impl TaskHub {
     async fn control(
         &self,
         id: &str,
-        kind: &ControlKind,
+        request: Request,
         event: EventKind,
     ) -> Result<(), ClientError> {
         let id = InstanceId::new(id)?;
-        let message = Message::new(HistoryEvent::new(Timestamp::now(), event));
+        let message = Message::new(HistoryEvent::new(self.shared.clock.now(), event));
         let op = Op::SendControl {
             instance: id.clone(),
             message: message.clone(),
-            allowed: kind.allowed.to_vec(),
+            allowed: request.allowed().to_vec(),
         };
         match self.shared.store.submit(op).await? {
             Ok(OpOutcome::Delivered { inbox_seq }) => {
@@ -306,7 +269,7 @@ impl TaskHub {
             }
             Ok(other) => Err(ClientError::Internal(format!(
                 "{} answered {other:?}",
-                kind.action
+                request.action()
             ))),
             Err(OpError::NotFound) => Err(ClientError::NotFound(id)),
             // A finished instance is gone (410); rewind accepts Failed, the one
@@ -317,8 +280,8 @@ impl TaskHub {
             Err(OpError::WrongStatus(status)) => Err(ClientError::WrongStatus {
                 id,
                 status,
-                action: kind.action,
-                hint: kind.hint,
+                action: request.action(),
+                hint: request.hint(),
             }),
             Err(e) => Err(ClientError::Internal(e.to_string())),
         }
@@ -357,8 +320,8 @@ impl TaskHub {
             Err(OpError::WrongStatus(status)) => Err(ClientError::WrongStatus {
                 id: instance,
                 status,
-                action: "purge",
-                hint: "only Completed, Failed or Terminated instances can be purged; terminate it first",
+                action: Request::Purge.action(),
+                hint: Request::Purge.hint(),
             }),
             Err(e) => Err(ClientError::Internal(e.to_string())),
         }

@@ -60,27 +60,26 @@ pub fn channel() -> (TimerHandle, TimerReceiver) {
 pub struct TimerReceiver(mpsc::UnboundedReceiver<Command>, Arc<AtomicUsize>);
 
 /// The timer loop. Ends when the host is dropped.
-pub async fn run(shared: Weak<Shared>, rx: TimerReceiver) {
+pub async fn run(shared: Weak<Shared>, clock: super::HostClock, rx: TimerReceiver) {
     let TimerReceiver(mut rx, held) = rx;
     let mut due: BTreeMap<TimerKey, TimerEntry> = BTreeMap::new();
     loop {
         held.store(due.len(), Ordering::Relaxed);
-        let wait = due
+        // Timers may be due in years (no length limit, R-1.11): sleep in bounded
+        // steps and look again rather than build a far-future Instant.
+        let horizon = Timestamp(clock.now().0.saturating_add(MAX_SLEEP.as_millis() as u64));
+        let wake = due
             .keys()
             .next()
-            .map(|k| Timestamp::now().until(k.fire_at))
-            .unwrap_or(MAX_SLEEP)
-            // Timers may be due in years (no length limit, R-1.11): sleep in bounded
-            // steps and look again rather than build a far-future Instant.
-            .min(MAX_SLEEP);
+            .map_or(horizon, |k| k.fire_at.min(horizon));
         tokio::select! {
             cmd = rx.recv() => match cmd {
                 Some(Command::Add(e)) => { due.insert(e.key.clone(), e); }
                 Some(Command::Cancel(k)) => { due.remove(&k); }
                 None => return,
             },
-            _ = tokio::time::sleep(wait) => {
-                let now = Timestamp::now();
+            _ = clock.0.sleep_until(wake) => {
+                let now = clock.now();
                 let ready: Vec<TimerEntry> = {
                     let keys: Vec<TimerKey> = due.keys().take_while(|k| k.fire_at <= now).cloned().collect();
                     keys.into_iter().filter_map(|k| due.remove(&k)).collect()
@@ -97,7 +96,7 @@ async fn fire(shared: Arc<Shared>, ready: Vec<TimerEntry>) {
     if shared.is_closed() {
         return;
     }
-    let now = Timestamp::now();
+    let now = shared.clock.now();
     let messages: Vec<Message> = ready
         .iter()
         .map(|t| {

@@ -120,7 +120,11 @@ impl Weft {
             self.inner.runtime.clone(),
             &self.inner.config,
         ));
-        tokio::spawn(timers::run(Arc::downgrade(&shared), timer_rx));
+        tokio::spawn(timers::run(
+            Arc::downgrade(&shared),
+            self.inner.config.clock.clone(),
+            timer_rx,
+        ));
         hubs.insert(name.to_owned(), shared.clone());
         Ok(TaskHub::new(shared, self.clone()))
     }
@@ -262,6 +266,10 @@ impl Weft {
 
     pub(super) fn root(&self) -> &Arc<dyn Storage> {
         &self.inner.root
+    }
+
+    pub(super) fn clock(&self) -> &super::HostClock {
+        &self.inner.config.clock
     }
 
     pub(super) fn runtime(&self) -> &Arc<Runtime> {

@@ -64,7 +64,10 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Row> {
     let scheduled: HashMap<ScheduleId, (&str, &HistoryEvent)> = history
         .iter()
         .filter_map(|e| match &e.kind {
-            EventKind::TaskScheduled { id, name, .. } => Some((*id, (name.as_str(), e))),
+            EventKind::TaskScheduled { id, name, .. }
+            | EventKind::SubOrchestrationInstanceCreated { id, name, .. } => {
+                Some((*id, (name.as_str(), e)))
+            }
             _ => None,
         })
         .collect();
@@ -72,7 +75,9 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Row> {
         .iter()
         .filter_map(|e| match &e.kind {
             EventKind::TaskCompleted { scheduled_id, .. }
-            | EventKind::TaskFailed { scheduled_id, .. } => Some(*scheduled_id),
+            | EventKind::TaskFailed { scheduled_id, .. }
+            | EventKind::SubOrchestrationInstanceCompleted { scheduled_id, .. }
+            | EventKind::SubOrchestrationInstanceFailed { scheduled_id, .. } => Some(*scheduled_id),
             _ => None,
         })
         .collect();
@@ -88,7 +93,12 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Row> {
         };
         match &e.kind {
             EventKind::OrchestratorStarted | EventKind::OrchestratorCompleted => continue,
-            EventKind::TaskScheduled { id, .. } if completed.contains(id) => continue,
+            EventKind::TaskScheduled { id, .. }
+            | EventKind::SubOrchestrationInstanceCreated { id, .. }
+                if completed.contains(id) =>
+            {
+                continue;
+            }
             EventKind::ExecutionStarted { name, input, .. } => {
                 row.put("FunctionName", json!(name));
                 if show_output {
@@ -98,7 +108,35 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Row> {
             EventKind::TaskScheduled { name, .. } => {
                 row.put("FunctionName", json!(name));
             }
+            EventKind::SubOrchestrationInstanceCreated {
+                name,
+                instance_id,
+                input,
+                ..
+            } => {
+                row.put("FunctionName", json!(name));
+                row.put("InstanceId", json!(instance_id.as_str()));
+                if show_output {
+                    row.put("Input", stored(input));
+                }
+            }
+            EventKind::EventSent {
+                instance_id,
+                name,
+                input,
+                ..
+            } => {
+                row.put("InstanceId", json!(instance_id.as_str()));
+                row.put("Name", json!(name));
+                if show_output {
+                    row.put("Input", stored(input));
+                }
+            }
             EventKind::TaskCompleted {
+                scheduled_id,
+                result,
+            }
+            | EventKind::SubOrchestrationInstanceCompleted {
                 scheduled_id,
                 result,
             } => {
@@ -108,6 +146,10 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Row> {
                 }
             }
             EventKind::TaskFailed {
+                scheduled_id,
+                failure,
+            }
+            | EventKind::SubOrchestrationInstanceFailed {
                 scheduled_id,
                 failure,
             } => {
@@ -141,7 +183,7 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Row> {
                     }
                 }
             }
-            EventKind::ExecutionTerminated { reason } => {
+            EventKind::ExecutionTerminated { reason, .. } => {
                 row.put("Input", json!(reason));
             }
             EventKind::ExecutionSuspended { reason }
@@ -201,6 +243,7 @@ mod tests {
                     input: Json::null(),
                     execution_id: ExecutionId("e".into()),
                     component: "sha256:x".into(),
+                    parent: None,
                 },
             ),
             ev(
@@ -209,6 +252,7 @@ mod tests {
                     id: ScheduleId(0),
                     name: "SayHello".into(),
                     input: Json::from_value("Tokyo"),
+                    attempt: None,
                 },
             ),
             ev(1000, EventKind::OrchestratorCompleted),
@@ -226,6 +270,7 @@ mod tests {
                     id: ScheduleId(1),
                     name: "SayHello".into(),
                     input: Json::from_value("x"),
+                    attempt: None,
                 },
             ),
             ev(2000, EventKind::OrchestratorCompleted),

@@ -64,7 +64,10 @@ pub async fn control(
     let ctx = Ctx::new(&st, &headers, q).await?;
     let reason = ctx.params.reason();
     match operation.to_ascii_lowercase().as_str() {
-        "terminate" => ctx.hub.terminate(&id, reason).await?,
+        "terminate" => {
+            let recurse = ctx.params.bool("recurse", false)?;
+            ctx.hub.terminate(&id, reason, recurse).await?
+        }
         "suspend" => ctx.hub.suspend(&id, reason).await?,
         "resume" => ctx.hub.resume(&id, reason).await?,
         "rewind" => ctx.hub.rewind(&id, reason).await?,

@@ -112,6 +112,9 @@ pub struct StatusBody {
     pub last_updated_time: String,
     /// The component the instance runs on until it finishes; Weft's addition.
     pub component_digest: String,
+    /// The instance waiting for this one's result, for a sub-orchestration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub parent_instance_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub history_events: Option<Vec<super::history::Row>>,
 }
@@ -143,6 +146,7 @@ pub fn status_with_history(
         created_time: s.created.to_rfc3339_seconds(),
         last_updated_time: s.updated.to_rfc3339_seconds(),
         component_digest: s.component.clone(),
+        parent_instance_id: s.parent.as_ref().map(|p| p.instance_id.to_string()),
         history_events: history,
     }
 }

@@ -112,6 +112,7 @@ pub fn record(
         updated: Timestamp(created),
         component: "sha256:abc".into(),
         history_len: 0,
+        parent: None,
     }
 }
 
@@ -123,6 +124,7 @@ pub fn start_message(execution: &str) -> Message {
             input: json("null"),
             execution_id: exec(execution),
             component: "sha256:abc".into(),
+            parent: None,
         },
     ))
 }
@@ -166,6 +168,8 @@ pub fn turn(rec: &InstanceRecord, n: usize, status: RuntimeStatus) -> TurnWrite 
         activities: Vec::new(),
         timers: Vec::new(),
         cancel_timers: Vec::new(),
+        continue_as_new: None,
+        outbox: Vec::new(),
     }
 }
 
@@ -177,6 +181,7 @@ pub fn work(instance: &str, execution: &str, scheduled: u32) -> ActivityWork {
         name: "SayHello".into(),
         input: json(r#""Tokyo""#),
         component: "sha256:abc".into(),
+        attempt: 1,
     }
 }
 

@@ -48,6 +48,51 @@ fn fan_timers(ctx: &OrchestrationContext, n: u64) -> Result<u64, Failure> {
 }
 
 /// Returns `2 * i`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ParentInput {
+    children: u64,
+    steps: u64,
+    timer_ms: u64,
+}
+
+/// Runs `children` CrashMix sub-orchestrations at once and sums their outputs.
+fn crash_parent(ctx: &OrchestrationContext, input: ParentInput) -> Result<u64, Failure> {
+    let kids: Vec<Task<u64>> = (0..input.children)
+        .map(|_| {
+            ctx.schedule_sub_orchestrator(
+                "CrashMix",
+                None,
+                serde_json::json!({ "steps": input.steps, "timerMs": input.timer_ms }),
+            )
+        })
+        .collect();
+    Ok(ctx.when_all(kids)?.iter().sum())
+}
+
+#[derive(Deserialize, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CountdownInput {
+    n: u64,
+    timer_ms: u64,
+    #[serde(default)]
+    sum: u64,
+}
+
+/// Eternal: one Step and one timer per execution, continuing as new down to 0.
+fn crash_countdown(ctx: &OrchestrationContext, input: CountdownInput) -> Result<u64, Failure> {
+    if input.n == 0 {
+        return Ok(input.sum);
+    }
+    let r: u64 = ctx.call_activity("Step", input.n - 1)?;
+    ctx.sleep(Duration::from_millis(input.timer_ms))?;
+    ctx.continue_as_new(CountdownInput {
+        n: input.n - 1,
+        timer_ms: input.timer_ms,
+        sum: input.sum + r,
+    })
+}
+
 fn step(i: u64) -> Result<u64, Failure> {
     Ok(i * 2)
 }
@@ -56,6 +101,8 @@ weft_sdk::export_component! {
     orchestrators: {
         "CrashMix" => crash_mix,
         "FanTimers" => fan_timers,
+        "CrashParent" => crash_parent,
+        "CrashCountdown" => crash_countdown,
     },
     activities: { "Step" => step },
 }

@@ -90,6 +90,12 @@ impl Shared {
         if let Some(report) = report_to_parent(old, &record) {
             work.outbox.push(report);
         }
+        // The rows of instances this commit may start, so their first turns
+        // need not read them back.
+        let mut started: Vec<InstanceRecord> = work.outbox.iter().filter_map(start_row).collect();
+        if continue_as_new.is_some() {
+            started.push(record.clone());
+        }
         let write = TurnWrite {
             instance: instance.clone(),
             expected_execution: old.execution_id.clone(),
@@ -118,7 +124,17 @@ impl Shared {
                     self.timers.cancel(k);
                 }
                 for (to, seq, message) in delivered {
-                    self.deliver(to, seq, message);
+                    let row = match message.kind() {
+                        EventKind::ExecutionStarted { execution_id, .. } => started
+                            .iter()
+                            .position(|r| r.instance_id == to && r.execution_id == *execution_id)
+                            .map(|i| started.swap_remove(i)),
+                        _ => None,
+                    };
+                    match row {
+                        Some(row) => self.deliver_start(row, seq, message),
+                        None => self.deliver(to, seq, message),
+                    }
                 }
                 if record.status.is_terminal() {
                     self.notify_finished(&instance);
@@ -316,6 +332,15 @@ impl Shared {
             parent.clone(),
             now,
         ))
+    }
+}
+
+/// The row an outbox entry would create.
+fn start_row(out: &Outgoing) -> Option<InstanceRecord> {
+    match out {
+        Outgoing::Start { record, .. } => Some((**record).clone()),
+        Outgoing::Rewind { start, .. } => start_row(start),
+        Outgoing::Deliver { .. } => None,
     }
 }
 

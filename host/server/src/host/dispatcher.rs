@@ -136,6 +136,27 @@ impl Shared {
 
     /// Hands a committed inbox message to its instance, starting a turn if none runs.
     pub fn deliver(self: &Arc<Self>, instance: InstanceId, seq: u64, message: Message) {
+        self.deliver_known(instance, seq, message, None)
+    }
+
+    /// [`Shared::deliver`] of a start whose committed row the caller knows
+    /// (it just wrote it), so the first turn does not read it back.
+    pub(super) fn deliver_start(
+        self: &Arc<Self>,
+        record: InstanceRecord,
+        seq: u64,
+        message: Message,
+    ) {
+        self.deliver_known(record.instance_id.clone(), seq, message, Some(record))
+    }
+
+    fn deliver_known(
+        self: &Arc<Self>,
+        instance: InstanceId,
+        seq: u64,
+        message: Message,
+        record: Option<InstanceRecord>,
+    ) {
         if self.is_closed() {
             return;
         }
@@ -144,7 +165,7 @@ impl Shared {
             let slot = slots.entry(instance.clone()).or_default();
             if matches!(message.kind(), EventKind::ExecutionStarted { .. }) {
                 // A (re)start: whatever we cached belongs to an older execution.
-                slot.record = None;
+                slot.record = record;
                 slot.guest = None;
             }
             slot.pending.push((seq, message));

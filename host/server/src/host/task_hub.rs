@@ -113,7 +113,7 @@ impl TaskHub {
             .shared
             .store
             .submit(Op::CreateInstance {
-                record,
+                record: record.clone(),
                 start: start.clone(),
             })
             .await?
@@ -121,7 +121,7 @@ impl TaskHub {
             Ok(OpOutcome::Created { inbox_seq }) => {
                 metrics::counter!("weft_instances_started_total", "orchestrator" => name.to_owned())
                     .increment(1);
-                self.shared.deliver(id.clone(), inbox_seq, start);
+                self.shared.deliver_start(record, inbox_seq, start);
                 Ok(id)
             }
             Ok(other) => Err(ClientError::Internal(format!("create answered {other:?}"))),

@@ -450,6 +450,67 @@ mod tests {
     }
 
     #[test]
+    fn sub_orchestrations_schedule_and_decode_like_activities() {
+        let (ctx, fake) = FakeHost::context(0);
+        fake.complete(0, "[1,2]");
+        fake.fail(1, Failure::new("ChildBroke", "no"));
+        let out: Vec<u32> = ctx.call_sub_orchestrator("Child", 7).unwrap();
+        assert_eq!(out, vec![1, 2]);
+        let err = ctx
+            .schedule_sub_orchestrator::<_, u32>("Child", Some("kid"), ())
+            .get()
+            .unwrap_err();
+        assert_eq!(err.error_type, "ChildBroke");
+        assert_eq!(
+            fake.commands(),
+            vec![
+                Command::SubOrchestration {
+                    name: "Child".into(),
+                    instance: None,
+                    input: "7".into()
+                },
+                Command::SubOrchestration {
+                    name: "Child".into(),
+                    instance: Some("kid".into()),
+                    input: "null".into()
+                },
+            ]
+        );
+    }
+
+    #[test]
+    fn sends_starts_and_continue_as_new_reach_the_host() {
+        let (ctx, fake) = FakeHost::context(0);
+        ctx.send_event("other", "Ping", &json!({"n": 1}));
+        fake.complete(1, "\"job-1\"");
+        assert_eq!(ctx.start_orchestration("Job", None, ()).unwrap(), "job-1");
+        let out: Result<String, Failure> = ctx.continue_as_new(3);
+        assert_eq!(
+            out,
+            Ok(String::new()),
+            "continue_as_new returns a default to return"
+        );
+        assert_eq!(
+            fake.commands(),
+            vec![
+                Command::Send {
+                    instance: "other".into(),
+                    name: "Ping".into(),
+                    input: r#"{"n":1}"#.into()
+                },
+                Command::Start {
+                    name: "Job".into(),
+                    instance: None
+                },
+                Command::ContinueAsNew {
+                    input: "3".into(),
+                    preserve: true
+                },
+            ]
+        );
+    }
+
+    #[test]
     #[should_panic(expected = "could not be encoded as JSON")]
     fn unencodable_input_panics() {
         let (ctx, _fake) = FakeHost::context(0);

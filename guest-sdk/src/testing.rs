@@ -192,9 +192,7 @@ impl Host for FakeHost {
     }
 
     fn new_guid(&self) -> String {
-        let mut s = self.state.borrow_mut();
-        s.next_handle += 0;
-        format!("guid-{}", s.commands.len())
+        format!("guid-{}", self.state.borrow().commands.len())
     }
 
     fn create_timer(&self, fire_at: u64) -> u32 {

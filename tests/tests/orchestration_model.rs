@@ -354,3 +354,35 @@ fn events_sent_between_instances_arrive_and_unknown_targets_do_not_fail_the_send
         assert_eq!(count(&api.history(&id), "EventSent"), 1);
     }
 }
+
+#[test]
+fn the_cli_terminates_recursively_and_refuses_recursive_for_other_requests() {
+    use weft_tests::cli::{fails, json_ok, run};
+    let f = serve();
+    let api = f.server.api();
+    let ep = f.server.endpoint();
+    start(&api, "Tree", "cli-tree", json!(1));
+    for child in ["cli-tree:0", "cli-tree:1"] {
+        api.wait_status(child, "Running");
+    }
+    fails(
+        &run(&ep, &["suspend", "--id", "cli-tree", "--recursive"]),
+        &["--recursive applies to terminate only"],
+    );
+    let v = json_ok(&run(
+        &ep,
+        &[
+            "terminate",
+            "--id",
+            "cli-tree",
+            "--recursive",
+            "--reason",
+            "cli",
+        ],
+    ));
+    assert_eq!(v["runtimeStatus"], "Terminated", "{v}");
+    for child in ["cli-tree:0", "cli-tree:1"] {
+        let s = api.wait_status(child, "Terminated");
+        assert!(s["output"].as_str().unwrap().contains("cli"), "{s}");
+    }
+}

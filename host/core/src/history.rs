@@ -1,6 +1,8 @@
 //! History events: the append-only record of an execution.
 
-use crate::{ExecutionId, Failure, InstanceId, Json, RuntimeStatus, ScheduleId, Timestamp};
+use crate::{
+    EntityId, ExecutionId, Failure, InstanceId, Json, RuntimeStatus, ScheduleId, Timestamp,
+};
 use serde::{Deserialize, Serialize};
 
 /// One entry of an execution's history.
@@ -87,6 +89,46 @@ pub enum EventKind {
         name: String,
         input: Json,
     },
+    /// The code signalled operation `operation` on `entity` (one way).
+    EntityOperationSignaled {
+        id: ScheduleId,
+        entity: EntityId,
+        operation: String,
+        input: Json,
+    },
+    /// The code called operation `operation` on `entity`; its result arrives
+    /// as `EntityOperationCompleted` or `EntityOperationFailed`.
+    EntityOperationCalled {
+        id: ScheduleId,
+        entity: EntityId,
+        operation: String,
+        input: Json,
+    },
+    /// Entity call `scheduled_id` returned `result`.
+    EntityOperationCompleted {
+        scheduled_id: ScheduleId,
+        result: Json,
+    },
+    /// Entity call `scheduled_id` failed (the operation failed, or the entity
+    /// or operation does not exist).
+    EntityOperationFailed {
+        scheduled_id: ScheduleId,
+        failure: Failure,
+    },
+    /// The code entered a critical section: locks on `entities` (sorted, no
+    /// duplicates) were requested. The schedule ID names the section.
+    EntityLockRequested {
+        id: ScheduleId,
+        entities: Vec<EntityId>,
+    },
+    /// Every lock of section `scheduled_id` is held.
+    EntityLockGranted { scheduled_id: ScheduleId },
+    /// The code left critical section `section`: its locks were released.
+    EntityUnlockSent {
+        id: ScheduleId,
+        section: ScheduleId,
+        entities: Vec<EntityId>,
+    },
     /// The code created a durable timer due at `fire_at`.
     TimerCreated { id: ScheduleId, fire_at: Timestamp },
     /// Timer `timer_id` fired.
@@ -149,6 +191,13 @@ impl EventKind {
             }
             EventKind::SubOrchestrationInstanceFailed { .. } => "SubOrchestrationInstanceFailed",
             EventKind::EventSent { .. } => "EventSent",
+            EventKind::EntityOperationSignaled { .. } => "EntityOperationSignaled",
+            EventKind::EntityOperationCalled { .. } => "EntityOperationCalled",
+            EventKind::EntityOperationCompleted { .. } => "EntityOperationCompleted",
+            EventKind::EntityOperationFailed { .. } => "EntityOperationFailed",
+            EventKind::EntityLockRequested { .. } => "EntityLockRequested",
+            EventKind::EntityLockGranted { .. } => "EntityLockGranted",
+            EventKind::EntityUnlockSent { .. } => "EntityUnlockSent",
             EventKind::TimerCreated { .. } => "TimerCreated",
             EventKind::TimerFired { .. } => "TimerFired",
             EventKind::EventRaised { .. } => "EventRaised",
@@ -177,6 +226,26 @@ impl EventKind {
                 name,
                 ..
             } => format!("EventSent {id} '{name}' to '{instance_id}'"),
+            EventKind::EntityOperationSignaled {
+                id,
+                entity,
+                operation,
+                ..
+            }
+            | EventKind::EntityOperationCalled {
+                id,
+                entity,
+                operation,
+                ..
+            } => format!("{} {id} '{operation}' on '{entity}'", self.type_name()),
+            EventKind::EntityLockRequested { id, entities } => format!(
+                "EntityLockRequested {id} on [{}]",
+                entities
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             other => other.type_name().to_owned(),
         }
     }

@@ -78,9 +78,37 @@ impl InstanceId {
     }
 }
 
+impl InstanceId {
+    /// The instance ID an entity's messages are kept under (`@name@key`).
+    /// Only entity IDs may start with `@`; [`InstanceId::new`] refuses them.
+    pub fn of_entity(entity: &crate::EntityId) -> InstanceId {
+        InstanceId(entity.to_string())
+    }
+
+    /// The entity this ID belongs to, when it is an entity's.
+    pub fn entity(&self) -> Option<crate::EntityId> {
+        self.0
+            .starts_with('@')
+            .then(|| crate::EntityId::parse(&self.0).ok())
+            .flatten()
+    }
+
+    /// True for an entity's ID (it starts with `@`).
+    pub fn is_entity(&self) -> bool {
+        self.0.starts_with('@')
+    }
+}
+
+/// Reading a stored ID accepts both kinds: an orchestration's and an
+/// entity's (`@name@key`, validated by [`crate::EntityId`]).
 impl TryFrom<String> for InstanceId {
     type Error = InstanceIdError;
     fn try_from(s: String) -> Result<Self, Self::Error> {
+        if s.starts_with('@') {
+            return crate::EntityId::parse(&s)
+                .map(|e| InstanceId::of_entity(&e))
+                .map_err(|_| InstanceIdError::StartsWithAt);
+        }
         InstanceId::new(s)
     }
 }

@@ -5,6 +5,7 @@
 //! (`weft-engine`) is a pure function over these types; the store serializes them;
 //! the server shows them to users.
 
+mod entity;
 mod failure;
 mod history;
 mod ids;
@@ -14,6 +15,7 @@ mod message;
 mod status;
 mod time;
 
+pub use entity::{EntityId, EntityIdError};
 pub use failure::Failure;
 pub use history::{EventKind, HistoryEvent, ParentInstance};
 pub use ids::{ExecutionId, InstanceId, InstanceIdError, ScheduleId};

@@ -1,8 +1,8 @@
 //! What a turn asks the host to do, and how it ended.
 
 use weft_core::{
-    Ending, Failure, HistoryEvent, InstanceId, Json, ParentInstance, RuntimeStatus, ScheduleId,
-    Timestamp,
+    Ending, EntityId, Failure, HistoryEvent, InstanceId, Json, ParentInstance, RuntimeStatus,
+    ScheduleId, Timestamp,
 };
 
 /// Work for the host, produced by new (not replayed) commands. The host
@@ -52,6 +52,34 @@ pub enum Action {
         instance: InstanceId,
         name: String,
         input: Json,
+    },
+    /// Signal operation `operation` on `entity` (outbox; the entity is
+    /// created by its first message).
+    SignalEntity {
+        entity: EntityId,
+        operation: String,
+        input: Json,
+    },
+    /// Call operation `operation` on `entity`; the entity answers `caller`
+    /// with `EntityOperationCompleted`/`Failed`.
+    CallEntity {
+        entity: EntityId,
+        operation: String,
+        input: Json,
+        caller: ParentInstance,
+    },
+    /// Acquire locks on `entities` (sorted) for `owner` (its schedule ID
+    /// names the section): one entity after another, the last answering
+    /// `EntityLockGranted`.
+    RequestLocks {
+        entities: Vec<EntityId>,
+        owner: ParentInstance,
+    },
+    /// Release `owner`'s locks on `entities` (a lock another owner holds
+    /// is left alone; a request of `owner` still waiting is withdrawn).
+    ReleaseLocks {
+        entities: Vec<EntityId>,
+        owner: ParentInstance,
     },
 }
 

@@ -40,6 +40,7 @@ pub fn apply_control(
             let mut actions: Vec<Action> = open_commands(history)
                 .filter_map(|(kind, event)| kind.abandon(event))
                 .collect();
+            actions.extend(crate::release_held(instance, history));
             if *recurse {
                 actions.extend(open_commands(history).filter_map(|(_, event)| {
                     let EventKind::SubOrchestrationInstanceCreated { instance_id, .. } = event

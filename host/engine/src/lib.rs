@@ -21,11 +21,13 @@ mod events;
 mod guid;
 mod kinds;
 mod replay;
+mod section;
 mod task;
 
 pub use action::{Action, NextExecution, TurnOutcome, TurnOutput};
 pub use control::{ControlOutput, apply_control};
 pub use error::{EngineError, Nondeterminism};
 pub use events::is_arrival;
-pub use replay::{CUSTOM_STATUS_LIMIT, Replay, StartInfo};
+pub use replay::{CUSTOM_STATUS_LIMIT, Replay, StartInfo, release_held};
+pub use section::LOCKING_RULES_VIOLATION;
 pub use task::{Outcome, TaskHandle};

@@ -4,11 +4,12 @@ use crate::action::{Action, NextExecution, TurnOutcome, TurnOutput};
 use crate::error::{EngineError, Nondeterminism};
 use crate::events::{event_key, is_arrival};
 use crate::kinds::{self, Origin};
+use crate::section::{self, LOCKING_RULES_VIOLATION, Section};
 use crate::task::{Outcome, Task, TaskHandle, TaskKind, TaskState};
 use std::collections::{HashMap, HashSet, VecDeque};
 use weft_core::{
-    EventKind, ExecutionId, Failure, HistoryEvent, InstanceId, Json, ParentInstance, ScheduleId,
-    Timestamp,
+    EntityId, EventKind, ExecutionId, Failure, HistoryEvent, InstanceId, Json, ParentInstance,
+    ScheduleId, Timestamp,
 };
 
 /// Largest custom status accepted, in bytes of JSON text (Durable Functions: 16 KB).
@@ -74,6 +75,8 @@ pub struct Replay {
     guids: u64,
     /// Set when the code asked to continue as new: (input, preserve events).
     continue_as_new: Option<(Json, bool)>,
+    /// The critical section the code is in.
+    section: Option<Section>,
 }
 
 impl Replay {
@@ -136,6 +139,7 @@ impl Replay {
             diverged: None,
             guids: 0,
             continue_as_new: None,
+            section: None,
         }
     }
 
@@ -240,6 +244,9 @@ impl Replay {
         detached: bool,
     ) -> Result<TaskHandle, EngineError> {
         self.check()?;
+        if !detached && let Err(why) = section::check_sub_orchestration(&self.section) {
+            return Ok(self.refuse(LOCKING_RULES_VIOLATION, why));
+        }
         let id = ScheduleId(self.next_schedule);
         let wanted = instance
             .map(str::to_owned)
@@ -278,6 +285,101 @@ impl Replay {
         })
     }
 
+    /// The code signals `operation` on entity `entity` (one way; resolved at
+    /// once). An invalid ID, or a signal to an entity this orchestration
+    /// holds locked, fails the task at once.
+    pub fn signal_entity(
+        &mut self,
+        entity: &str,
+        operation: &str,
+        input: Json,
+    ) -> Result<TaskHandle, EngineError> {
+        self.check()?;
+        let entity = match self.entity(entity) {
+            Ok(e) => e,
+            Err(refused) => return Ok(refused),
+        };
+        if let Err(why) = section::check_signal(&self.section, &entity) {
+            return Ok(self.refuse(LOCKING_RULES_VIOLATION, why));
+        }
+        self.schedule(EventKind::EntityOperationSignaled {
+            id: ScheduleId(self.next_schedule),
+            entity,
+            operation: operation.to_owned(),
+            input,
+        })
+    }
+
+    /// The code calls `operation` on entity `entity`; waited on like an
+    /// activity. Inside a critical section only a locked entity may be
+    /// called, once the locks are held, one pending call each.
+    pub fn call_entity(
+        &mut self,
+        entity: &str,
+        operation: &str,
+        input: Json,
+    ) -> Result<TaskHandle, EngineError> {
+        self.check()?;
+        let entity = match self.entity(entity) {
+            Ok(e) => e,
+            Err(refused) => return Ok(refused),
+        };
+        if let Err(why) = section::check_call(&self.section, &self.tasks, &entity) {
+            return Ok(self.refuse(LOCKING_RULES_VIOLATION, why));
+        }
+        let handle = self.schedule(EventKind::EntityOperationCalled {
+            id: ScheduleId(self.next_schedule),
+            entity: entity.clone(),
+            operation: operation.to_owned(),
+            input,
+        })?;
+        if let Some(s) = &mut self.section {
+            s.calls.insert(entity, handle);
+        }
+        Ok(handle)
+    }
+
+    /// The code enters a critical section on `entities` (sorted, duplicates
+    /// removed); the task resolves once every lock is held.
+    pub fn lock_entities(&mut self, entities: &[String]) -> Result<TaskHandle, EngineError> {
+        self.check()?;
+        let parsed: Result<Vec<EntityId>, _> =
+            entities.iter().map(|e| EntityId::parse(e)).collect();
+        let entities = match parsed {
+            Ok(list) => section::lock_order(list),
+            Err(e) => return Ok(self.refuse("weft.InvalidEntityId", e.to_string())),
+        };
+        if let Err(why) = section::check_lock(&self.section, &entities) {
+            return Ok(self.refuse(LOCKING_RULES_VIOLATION, why));
+        }
+        let id = ScheduleId(self.next_schedule);
+        let handle = self.schedule(EventKind::EntityLockRequested {
+            id,
+            entities: entities.clone(),
+        })?;
+        self.section = Some(Section {
+            id,
+            handle,
+            entities,
+            calls: HashMap::new(),
+        });
+        Ok(handle)
+    }
+
+    /// The code leaves its critical section; nothing happens outside one.
+    pub fn unlock_entities(&mut self) -> Result<(), EngineError> {
+        self.check()?;
+        let Some(s) = self.section.take() else {
+            return Ok(());
+        };
+        self.schedule(EventKind::EntityUnlockSent {
+            id: ScheduleId(self.next_schedule),
+            section: s.id,
+            entities: s.entities,
+        })?;
+        Ok(())
+    }
+
     /// A deterministic GUID: the same for the same call on every replay.
     pub fn new_guid(&mut self) -> String {
         let n = self.guids;
@@ -309,6 +411,11 @@ impl Replay {
         let handle = self.push_task(TaskKind::Local);
         self.resolve(handle, Outcome::Failed(Failure::new(error_type, message)));
         handle
+    }
+
+    /// The entity `text` names, or a task failed with why it is not an entity ID.
+    fn entity(&mut self, text: &str) -> Result<EntityId, TaskHandle> {
+        EntityId::parse(text).map_err(|e| self.refuse("weft.InvalidEntityId", e.to_string()))
     }
 
     /// The code waits for the next external event called `name`.
@@ -423,6 +530,8 @@ impl Replay {
             .push(HistoryEvent::new(now, EventKind::OrchestratorCompleted));
         if let Some(ending) = outcome.ending() {
             self.abandon_open();
+            self.actions
+                .extend(release_held(&self.instance, &self.history));
             let (result, failure) = match &ending {
                 weft_core::Ending::Failed(f) => (None, Some(f.clone())),
                 other => (other.output(), None),
@@ -657,6 +766,26 @@ impl Replay {
             }
         }
     }
+}
+
+/// The release of the critical section `history` leaves open, if any: for
+/// every way an execution ends (returned, failed, continued as new,
+/// terminated, stopped by the host), so no entity stays locked by an
+/// execution that has finished.
+pub fn release_held(instance: &InstanceId, history: &[HistoryEvent]) -> Option<Action> {
+    let (section, entities) = kinds::open_section(history)?;
+    let execution = history.iter().find_map(|e| match &e.kind {
+        EventKind::ExecutionStarted { execution_id, .. } => Some(execution_id.clone()),
+        _ => None,
+    })?;
+    Some(Action::ReleaseLocks {
+        entities: entities.to_vec(),
+        owner: ParentInstance {
+            instance_id: instance.clone(),
+            execution_id: execution,
+            schedule_id: section,
+        },
+    })
 }
 
 /// The names of unprocessed events, sorted (for the log of dropped events).

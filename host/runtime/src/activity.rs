@@ -184,6 +184,18 @@ impl orchestration::Host for ActState {
     ) -> wasmtime::Result<u32> {
         Err(not_for_activities("call-activity-attempt"))
     }
+    async fn signal_entity(&mut self, _: String, _: String, _: String) -> wasmtime::Result<u32> {
+        Err(not_for_activities("signal-entity"))
+    }
+    async fn call_entity(&mut self, _: String, _: String, _: String) -> wasmtime::Result<u32> {
+        Err(not_for_activities("call-entity"))
+    }
+    async fn lock_entities(&mut self, _: Vec<String>) -> wasmtime::Result<u32> {
+        Err(not_for_activities("lock-entities"))
+    }
+    async fn unlock_entities(&mut self) -> wasmtime::Result<()> {
+        Err(not_for_activities("unlock-entities"))
+    }
     async fn wait_any(
         &mut self,
         _: Vec<u32>,

@@ -237,6 +237,43 @@ impl orchestration::Host for OrchState {
         Ok(self.replay.new_guid())
     }
 
+    async fn signal_entity(
+        &mut self,
+        entity_id: String,
+        operation: String,
+        input: String,
+    ) -> wasmtime::Result<u32> {
+        let input = json_arg("signal-entity input", &input)?;
+        self.count_task()?;
+        self.replay
+            .signal_entity(&entity_id, &operation, input)
+            .map_err(|e| self.fail(e))
+    }
+
+    async fn call_entity(
+        &mut self,
+        entity_id: String,
+        operation: String,
+        input: String,
+    ) -> wasmtime::Result<u32> {
+        let input = json_arg("call-entity input", &input)?;
+        self.count_task()?;
+        self.replay
+            .call_entity(&entity_id, &operation, input)
+            .map_err(|e| self.fail(e))
+    }
+
+    async fn lock_entities(&mut self, entity_ids: Vec<String>) -> wasmtime::Result<u32> {
+        self.count_task()?;
+        self.replay
+            .lock_entities(&entity_ids)
+            .map_err(|e| self.fail(e))
+    }
+
+    async fn unlock_entities(&mut self) -> wasmtime::Result<()> {
+        self.replay.unlock_entities().map_err(|e| self.fail(e))
+    }
+
     async fn call_activity_attempt(
         &mut self,
         name: String,

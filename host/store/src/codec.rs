@@ -14,11 +14,12 @@ use crate::error::StoreError;
 use crate::records::{ActivityWork, InstanceRecord};
 use crate::wire::{ActivityV1, EventV1, InstanceV1, MessageV1, TimerV1};
 use crate::wire_v2::{ActivityV2, EventV2, InstanceV2, MessageV2};
+use crate::wire_v3::{EventV3, MessageV3};
 
 /// The newest value format this build writes (and reads, with every older one).
-pub(crate) const CURRENT: u8 = 2;
+pub(crate) const CURRENT: u8 = 3;
 
-/// Version 1 and 2 framing. A value is written in the oldest version that
+/// Framing. A value is written in the oldest version that
 /// expresses it, so version 1 values stay version 1 forever.
 fn frame<T: Serialize>(version: u8, value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
@@ -30,17 +31,19 @@ fn frame<T: Serialize>(version: u8, value: &T) -> Vec<u8> {
 }
 
 /// A value decoded by its version byte.
-enum Versioned<A, B> {
+enum Versioned<A, B, C = serde::de::IgnoredAny> {
     V1(A),
     V2(B),
+    V3(C),
 }
 
 /// Splits off the version byte and decodes the JSON after it as version 1's
-/// shape `A` or version 2's `B`; a newer version is refused by name.
-fn unframe<A: DeserializeOwned, B: DeserializeOwned>(
+/// shape `A`, version 2's `B` or version 3's `C`; a newer version is refused
+/// by name.
+fn unframe<A: DeserializeOwned, B: DeserializeOwned, C: DeserializeOwned>(
     bytes: &[u8],
     what: impl Fn() -> String,
-) -> Result<Versioned<A, B>, StoreError> {
+) -> Result<Versioned<A, B, C>, StoreError> {
     let Some((&version, body)) = bytes.split_first() else {
         return Err(StoreError::corrupt(what(), "empty value"));
     };
@@ -51,6 +54,9 @@ fn unframe<A: DeserializeOwned, B: DeserializeOwned>(
             .map_err(corrupt),
         2 => serde_json::from_slice(body)
             .map(Versioned::V2)
+            .map_err(corrupt),
+        3 => serde_json::from_slice(body)
+            .map(Versioned::V3)
             .map_err(corrupt),
         _ => Err(StoreError::UnsupportedFormat {
             what: what(),
@@ -65,9 +71,12 @@ fn unframe_v1<A: DeserializeOwned>(
     bytes: &[u8],
     what: impl Fn() -> String,
 ) -> Result<A, StoreError> {
-    match unframe::<A, serde::de::IgnoredAny>(bytes, &what)? {
+    match unframe::<A, serde::de::IgnoredAny, serde::de::IgnoredAny>(bytes, &what)? {
         Versioned::V1(a) => Ok(a),
-        Versioned::V2(_) => Err(StoreError::corrupt(what(), "version 2 has no such value")),
+        Versioned::V2(_) | Versioned::V3(_) => Err(StoreError::corrupt(
+            what(),
+            "only version 1 has such a value",
+        )),
     }
 }
 
@@ -80,9 +89,17 @@ pub(crate) fn encode_instance(record: InstanceRecord) -> Vec<u8> {
 
 pub(crate) fn decode_instance(bytes: &[u8], id: &str) -> Result<InstanceRecord, StoreError> {
     Ok(
-        match unframe::<InstanceV1, InstanceV2>(bytes, || format!("instance row '{id}'"))? {
+        match unframe::<InstanceV1, InstanceV2, serde::de::IgnoredAny>(bytes, || {
+            format!("instance row '{id}'")
+        })? {
             Versioned::V1(v) => v.into(),
             Versioned::V2(v) => v.into(),
+            Versioned::V3(_) => {
+                return Err(StoreError::corrupt(
+                    format!("instance row '{id}'"),
+                    "version 3 has no instance rows",
+                ));
+            }
         },
     )
 }
@@ -90,15 +107,21 @@ pub(crate) fn decode_instance(bytes: &[u8], id: &str) -> Result<InstanceRecord, 
 pub(crate) fn encode_event(event: HistoryEvent) -> Vec<u8> {
     match EventV1::try_from(event) {
         Ok(v1) => frame(1, &v1),
-        Err(event) => frame(2, &EventV2::from(event)),
+        Err(event) => match EventV3::try_from(event) {
+            Ok(v3) => frame(3, &v3),
+            Err(event) => frame(2, &EventV2::from(event)),
+        },
     }
 }
 
 pub(crate) fn decode_event(bytes: &[u8], id: &str, index: u32) -> Result<HistoryEvent, StoreError> {
     Ok(
-        match unframe::<EventV1, EventV2>(bytes, || format!("history event {index} of '{id}'"))? {
+        match unframe::<EventV1, EventV2, EventV3>(bytes, || {
+            format!("history event {index} of '{id}'")
+        })? {
             Versioned::V1(v) => v.into(),
             Versioned::V2(v) => v.into(),
+            Versioned::V3(v) => v.into(),
         },
     )
 }
@@ -106,15 +129,21 @@ pub(crate) fn decode_event(bytes: &[u8], id: &str, index: u32) -> Result<History
 pub(crate) fn encode_message(message: Message) -> Vec<u8> {
     match MessageV1::try_from(message) {
         Ok(v1) => frame(1, &v1),
-        Err(message) => frame(2, &MessageV2::from(message)),
+        Err(message) => match MessageV3::try_from(message) {
+            Ok(v3) => frame(3, &v3),
+            Err(message) => frame(2, &MessageV2::from(message)),
+        },
     }
 }
 
 pub(crate) fn decode_message(bytes: &[u8], id: &str, seq: u64) -> Result<Message, StoreError> {
     Ok(
-        match unframe::<MessageV1, MessageV2>(bytes, || format!("inbox message {seq} of '{id}'"))? {
+        match unframe::<MessageV1, MessageV2, MessageV3>(bytes, || {
+            format!("inbox message {seq} of '{id}'")
+        })? {
             Versioned::V1(v) => v.into(),
             Versioned::V2(v) => v.into(),
+            Versioned::V3(v) => v.into(),
         },
     )
 }
@@ -128,9 +157,17 @@ pub(crate) fn encode_activity(work: ActivityWork) -> Vec<u8> {
 
 pub(crate) fn decode_activity(bytes: &[u8], seq: u64) -> Result<ActivityWork, StoreError> {
     Ok(
-        match unframe::<ActivityV1, ActivityV2>(bytes, || format!("activity work item {seq}"))? {
+        match unframe::<ActivityV1, ActivityV2, serde::de::IgnoredAny>(bytes, || {
+            format!("activity work item {seq}")
+        })? {
             Versioned::V1(v) => v.into(),
             Versioned::V2(v) => v.into(),
+            Versioned::V3(_) => {
+                return Err(StoreError::corrupt(
+                    format!("activity work item {seq}"),
+                    "version 3 has no work items",
+                ));
+            }
         },
     )
 }
@@ -241,11 +278,48 @@ mod tests {
                 input: json("null"),
             },
         ];
-        // Version 1 values stay version 1; only what it cannot express is version 2.
+        let ent = |t: &str| weft_core::EntityId::parse(t).unwrap();
+        let v3 = vec![
+            EventKind::EntityOperationSignaled {
+                id: ScheduleId(7),
+                entity: ent("@counter@a@b"),
+                operation: "add".into(),
+                input: json("1"),
+            },
+            EventKind::EntityOperationCalled {
+                id: ScheduleId(8),
+                entity: ent("@counter@"),
+                operation: "get".into(),
+                input: json("null"),
+            },
+            EventKind::EntityOperationCompleted {
+                scheduled_id: ScheduleId(8),
+                result: json("[1]"),
+            },
+            EventKind::EntityOperationFailed {
+                scheduled_id: ScheduleId(8),
+                failure: Failure::new("T", "m"),
+            },
+            EventKind::EntityLockRequested {
+                id: ScheduleId(9),
+                entities: vec![ent("@a@1"), ent("@a@2")],
+            },
+            EventKind::EntityLockGranted {
+                scheduled_id: ScheduleId(9),
+            },
+            EventKind::EntityUnlockSent {
+                id: ScheduleId(10),
+                section: ScheduleId(9),
+                entities: vec![ent("@a@1"), ent("@a@2")],
+            },
+        ];
+        // Version 1 values stay version 1; only what it cannot express is a
+        // later version.
         let all = kinds
             .into_iter()
             .map(|k| (k, 1))
-            .chain(v2.into_iter().map(|k| (k, 2)));
+            .chain(v2.into_iter().map(|k| (k, 2)))
+            .chain(v3.into_iter().map(|k| (k, 3)));
         for (kind, version) in all {
             let event = HistoryEvent::new(Timestamp(5), kind);
             let bytes = encode_event(event.clone());

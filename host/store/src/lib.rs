@@ -50,6 +50,7 @@ mod store;
 mod tables;
 mod wire;
 mod wire_v2;
+mod wire_v3;
 mod writer;
 
 pub use apply::OpResult;

@@ -360,6 +360,6 @@ impl Store {
 
 /// An instance ID read from a key, re-validated.
 pub(crate) fn stored_id(id: &str, table: &str) -> Result<InstanceId, StoreError> {
-    InstanceId::new(id)
+    InstanceId::try_from(id.to_owned())
         .map_err(|e| StoreError::corrupt(format!("{table} key '{id}'"), e.to_string()))
 }

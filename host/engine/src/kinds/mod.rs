@@ -11,21 +11,45 @@
 //! events in `weft_core` and their stored form in `weft_store::wire`.
 
 mod activity;
+mod entity;
 mod event_sent;
+mod lock;
 mod sub_orchestration;
 
+pub(crate) use lock::open_section;
 pub use sub_orchestration::default_child_id;
 mod timer;
 
 use crate::action::Action;
 use crate::task::Outcome;
-use weft_core::{EventKind, ExecutionId, InstanceId, ScheduleId};
+use weft_core::{EventKind, ExecutionId, InstanceId, ParentInstance, ScheduleId};
 
 /// Who is scheduling: the instance and execution the commands belong to.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct Origin {
     pub instance: Option<InstanceId>,
     pub execution: Option<ExecutionId>,
+}
+
+impl Origin {
+    /// The scheduling task as an address for replies: this instance and
+    /// execution, and the command's schedule ID.
+    pub(crate) fn task(&self, scheduled: &EventKind) -> Option<ParentInstance> {
+        self.task_of(scheduled_id(scheduled)?)
+    }
+
+    /// [`Origin::task`] for schedule ID `id`.
+    pub(crate) fn task_of(&self, id: ScheduleId) -> Option<ParentInstance> {
+        Some(ParentInstance {
+            instance_id: self.instance.clone()?,
+            execution_id: self.execution.clone()?,
+            schedule_id: id,
+        })
+    }
+}
+
+fn scheduled_id(event: &EventKind) -> Option<ScheduleId> {
+    scheduled(event)
 }
 
 /// What the engine knows about one kind of command.
@@ -77,6 +101,10 @@ pub(crate) static KINDS: &[&dyn CommandKind] = &[
     &timer::Timer,
     &sub_orchestration::SubOrchestration,
     &event_sent::EventSent,
+    &entity::EntitySignal,
+    &entity::EntityCall,
+    &lock::LockRequest,
+    &lock::Unlock,
 ];
 
 /// The kind whose scheduling event `event` is, with the schedule ID.

@@ -287,6 +287,34 @@ impl Shared {
                         },
                     )),
                 }),
+                // Entity actions come from the engine's entity commands,
+                // which no guest import reaches yet (issue 9 is in progress:
+                // the entity dispatcher is not built). A call is answered
+                // with a failure so a caller could never hang on it.
+                Action::CallEntity { entity, caller, .. } => {
+                    tracing::error!(%instance, %entity, "entities are not served by this host yet");
+                    work.outbox.push(Outgoing::Deliver {
+                        instance: caller.instance_id.clone(),
+                        message: Message::for_execution(
+                            caller.execution_id.clone(),
+                            HistoryEvent::new(
+                                now,
+                                EventKind::EntityOperationFailed {
+                                    scheduled_id: caller.schedule_id,
+                                    failure: Failure::new(
+                                        "weft.EntitiesNotServed",
+                                        format!("entity '{entity}' cannot be called: this host does not run durable entities yet"),
+                                    ),
+                                },
+                            ),
+                        ),
+                    });
+                }
+                Action::SignalEntity { .. }
+                | Action::RequestLocks { .. }
+                | Action::ReleaseLocks { .. } => {
+                    tracing::error!(%instance, "entities are not served by this host yet; {action:?} dropped");
+                }
                 Action::SendEvent {
                     instance: target,
                     name,

@@ -159,6 +159,41 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Row> {
                     row.put("FailureDetails", json!(failure));
                 }
             }
+            EventKind::EntityOperationSignaled {
+                entity,
+                operation,
+                input,
+                ..
+            }
+            | EventKind::EntityOperationCalled {
+                entity,
+                operation,
+                input,
+                ..
+            } => {
+                row.put("EntityId", json!(entity.to_string()));
+                row.put("Operation", json!(operation));
+                if show_output {
+                    row.put("Input", stored(input));
+                }
+            }
+            EventKind::EntityOperationCompleted { result, .. } => {
+                if show_output {
+                    row.put("Result", stored(result));
+                }
+            }
+            EventKind::EntityOperationFailed { failure, .. } => {
+                row.put("Reason", json!(failure.message));
+                if show_output {
+                    row.put("FailureDetails", json!(failure));
+                }
+            }
+            EventKind::EntityLockRequested { entities, .. }
+            | EventKind::EntityUnlockSent { entities, .. } => {
+                let ids: Vec<String> = entities.iter().map(ToString::to_string).collect();
+                row.put("LockSet", json!(ids));
+            }
+            EventKind::EntityLockGranted { .. } => {}
             EventKind::TimerCreated { fire_at, .. } | EventKind::TimerFired { fire_at, .. } => {
                 row.put("FireAt", json!(fire_at.to_rfc3339()));
             }

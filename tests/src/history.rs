@@ -86,7 +86,11 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
                 }
             }
             EventKind::SubOrchestrationInstanceCreated { id, .. }
-            | EventKind::EventSent { id, .. } => {
+            | EventKind::EventSent { id, .. }
+            | EventKind::EntityOperationSignaled { id, .. }
+            | EventKind::EntityOperationCalled { id, .. }
+            | EventKind::EntityLockRequested { id, .. }
+            | EventKind::EntityUnlockSent { id, .. } => {
                 let taken = scheduled_tasks.contains(&id.0) || scheduled_timers.contains(&id.0);
                 if taken || !scheduled_other.insert(id.0) {
                     v.push(format!("event {i}: schedule ID {id} used again"));
@@ -95,11 +99,13 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
             EventKind::TaskCompleted { scheduled_id, .. }
             | EventKind::TaskFailed { scheduled_id, .. }
             | EventKind::SubOrchestrationInstanceCompleted { scheduled_id, .. }
-            | EventKind::SubOrchestrationInstanceFailed { scheduled_id, .. } => {
-                let sub = matches!(
+            | EventKind::SubOrchestrationInstanceFailed { scheduled_id, .. }
+            | EventKind::EntityOperationCompleted { scheduled_id, .. }
+            | EventKind::EntityOperationFailed { scheduled_id, .. }
+            | EventKind::EntityLockGranted { scheduled_id } => {
+                let sub = !matches!(
                     e.kind,
-                    EventKind::SubOrchestrationInstanceCompleted { .. }
-                        | EventKind::SubOrchestrationInstanceFailed { .. }
+                    EventKind::TaskCompleted { .. } | EventKind::TaskFailed { .. }
                 );
                 let known = match sub {
                     true => scheduled_other.contains(&scheduled_id.0),
@@ -127,6 +133,14 @@ pub fn violations(history: &[HistoryEvent]) -> Vec<String> {
                 for id in voided {
                     completed.remove(&id.0);
                 }
+            }
+            EventKind::EntityOperationRequested { .. }
+            | EventKind::EntityLockRequest { .. }
+            | EventKind::EntityUnlockRequest { .. } => {
+                v.push(format!(
+                    "event {i}: {} belongs in an entity's inbox, not in a history",
+                    e.kind.type_name()
+                ));
             }
             EventKind::EventRaised { .. }
             | EventKind::ExecutionTerminated { .. }

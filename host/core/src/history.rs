@@ -129,6 +129,24 @@ pub enum EventKind {
         section: ScheduleId,
         entities: Vec<EntityId>,
     },
+    /// (An entity's inbox only.) Run `operation` with `input`; a call names
+    /// the `caller` task the result goes to, a signal has none.
+    EntityOperationRequested {
+        operation: String,
+        input: Json,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller: Option<ParentInstance>,
+    },
+    /// (An entity's inbox only.) Lock this entity, `entities[position]`,
+    /// for section `owner`, then pass the request on (or grant it).
+    EntityLockRequest {
+        owner: ParentInstance,
+        entities: Vec<EntityId>,
+        position: u32,
+    },
+    /// (An entity's inbox only.) Release `owner`'s lock, or withdraw its
+    /// request still waiting here.
+    EntityUnlockRequest { owner: ParentInstance },
     /// The code created a durable timer due at `fire_at`.
     TimerCreated { id: ScheduleId, fire_at: Timestamp },
     /// Timer `timer_id` fired.
@@ -198,6 +216,9 @@ impl EventKind {
             EventKind::EntityLockRequested { .. } => "EntityLockRequested",
             EventKind::EntityLockGranted { .. } => "EntityLockGranted",
             EventKind::EntityUnlockSent { .. } => "EntityUnlockSent",
+            EventKind::EntityOperationRequested { .. } => "EntityOperationRequested",
+            EventKind::EntityLockRequest { .. } => "EntityLockRequest",
+            EventKind::EntityUnlockRequest { .. } => "EntityUnlockRequest",
             EventKind::TimerCreated { .. } => "TimerCreated",
             EventKind::TimerFired { .. } => "TimerFired",
             EventKind::EventRaised { .. } => "EventRaised",

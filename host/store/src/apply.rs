@@ -15,6 +15,7 @@
 use weft_core::{ExecutionId, InstanceId, Message, Request, RuntimeStatus};
 
 use crate::codec;
+use crate::entities;
 use crate::error::{During, OpError, StoreError};
 use crate::ops::{Op, OpOutcome, Outgoing, TurnWrite};
 use crate::purge;
@@ -137,6 +138,12 @@ pub(crate) fn apply(
                 Ok(Ok(OpOutcome::Done))
             }
         },
+        Op::SignalEntity { entity, message } => {
+            let inbox_seq = append_inbox(t, seq, &entity.instance_id(), message)?;
+            Ok(Ok(OpOutcome::Delivered { inbox_seq }))
+        }
+        Op::EntityTurn(write) => entities::commit_turn(t, seq, write),
+        Op::CleanEntities { limit } => entities::clean(t, limit),
         Op::Purge { instance } => purge::purge_one(t, &instance),
         Op::PurgeMatching { filter, limit } => purge::purge_matching(t, &filter, limit),
         Op::PutComponent { digest, bytes } => {
@@ -246,7 +253,7 @@ fn commit_turn(
 /// Writes one outbox message of a turn of `sender`; what was written to an
 /// inbox is added to `delivered`. Never rejects: a message that cannot be
 /// delivered is dropped (or, for a refused start, answered to the sender).
-fn send(
+pub(crate) fn send(
     t: &mut WriteTables<'_>,
     seq: &mut Sequences,
     sender: &InstanceId,
@@ -275,6 +282,10 @@ fn send(
             {
                 delivered.push((id, inbox_seq, start));
             }
+        }
+        Outgoing::Deliver { instance, message } if instance.is_entity() => {
+            let inbox_seq = append_inbox(t, seq, &instance, message.clone())?;
+            delivered.push((instance, inbox_seq, message));
         }
         Outgoing::Deliver { instance, message } => {
             let Some(r) = get_instance(t, &instance)? else {
@@ -421,7 +432,7 @@ fn put_instance(
     Ok(())
 }
 
-fn append_inbox(
+pub(crate) fn append_inbox(
     t: &mut WriteTables<'_>,
     seq: &mut Sequences,
     instance: &InstanceId,

@@ -11,10 +11,10 @@ use serde::de::DeserializeOwned;
 use weft_core::{HistoryEvent, Message};
 
 use crate::error::StoreError;
-use crate::records::{ActivityWork, InstanceRecord};
+use crate::records::{ActivityWork, EntityRecord, InstanceRecord};
 use crate::wire::{ActivityV1, EventV1, InstanceV1, MessageV1, TimerV1};
 use crate::wire_v2::{ActivityV2, EventV2, InstanceV2, MessageV2};
-use crate::wire_v3::{EventV3, MessageV3};
+use crate::wire_v3::{EntityV3, EventV3, MessageV3};
 
 /// The newest value format this build writes (and reads, with every older one).
 pub(crate) const CURRENT: u8 = 3;
@@ -170,6 +170,21 @@ pub(crate) fn decode_activity(bytes: &[u8], seq: u64) -> Result<ActivityWork, St
             }
         },
     )
+}
+
+pub(crate) fn encode_entity(entity: EntityRecord) -> Vec<u8> {
+    frame(3, &EntityV3::from(entity))
+}
+
+pub(crate) fn decode_entity(bytes: &[u8], id: &str) -> Result<EntityRecord, StoreError> {
+    let what = || format!("entity row '{id}'");
+    match unframe::<serde::de::IgnoredAny, serde::de::IgnoredAny, EntityV3>(bytes, what)? {
+        Versioned::V3(v) => Ok(v.into()),
+        _ => Err(StoreError::corrupt(
+            what(),
+            "only version 3 has entity rows",
+        )),
+    }
 }
 
 pub(crate) fn encode_timer(timer: TimerV1) -> Vec<u8> {

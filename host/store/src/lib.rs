@@ -34,6 +34,7 @@
 
 mod apply;
 mod codec;
+mod entities;
 mod error;
 mod file;
 mod hub;
@@ -56,10 +57,12 @@ mod writer;
 pub use apply::OpResult;
 pub use error::{ErrorKind, Fault, OpError, StoreError};
 pub use hub::{Hub, InvalidHubName};
-pub use ops::{Op, OpOutcome, Outgoing, TurnWrite};
-pub use records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};
+pub use ops::{EntityWrite, Op, OpOutcome, Outgoing, TurnWrite};
+pub use records::{
+    ActivityWork, EntityQuery, EntityRecord, InstanceFilter, InstanceRecord, TimerEntry, TimerKey,
+};
 pub use redb_storage::RedbStorage;
 pub use registry::{ComponentRecord, CurrentName, NameKind};
-pub use storage::{InstancePage, Storage};
+pub use storage::{EntityPage, InstancePage, Storage};
 pub use store::{Inbox, Store, StoreStats};
 pub use writer::{Writer, WriterHandle};

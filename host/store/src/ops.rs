@@ -7,9 +7,11 @@
 //! writes, so an op rejected with an [`OpError`](crate::OpError) leaves no
 //! trace while its neighbours in the batch commit.
 
-use weft_core::{ExecutionId, HistoryEvent, InstanceId, Message, RuntimeStatus};
+use weft_core::{EntityId, ExecutionId, HistoryEvent, InstanceId, Message, RuntimeStatus};
 
-use crate::records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry, TimerKey};
+use crate::records::{
+    ActivityWork, EntityRecord, InstanceFilter, InstanceRecord, TimerEntry, TimerKey,
+};
 
 /// One change to the store.
 #[derive(Clone, Debug)]
@@ -130,6 +132,25 @@ pub enum Op {
         /// At most this many are deleted (0 deletes nothing).
         limit: usize,
     },
+    /// A message for an entity (a client's signal): appended to its inbox,
+    /// whether or not the entity exists yet (its first message creates it).
+    /// Answers [`OpOutcome::Delivered`].
+    SignalEntity {
+        /// The entity.
+        entity: EntityId,
+        /// An `EntityOperationRequested`.
+        message: Message,
+    },
+    /// The whole effect of one entity turn: the batch's operations, lock
+    /// requests and releases.
+    EntityTurn(EntityWrite),
+    /// Durable Functions' `CleanEntityStorage`: delete up to `limit` entity
+    /// rows that have no state, no lock and nothing in their inbox. Answers
+    /// [`OpOutcome::Purged`] with how many were deleted.
+    CleanEntities {
+        /// At most this many (0 deletes nothing).
+        limit: usize,
+    },
     /// Store component bytes under their content digest. Idempotent: an existing
     /// digest is left as it is.
     PutComponent {
@@ -179,6 +200,19 @@ pub struct TurnWrite {
     pub continue_as_new: Option<Vec<Message>>,
 }
 
+/// The whole effect of one entity turn, committed in one transaction: the
+/// messages it consumed, the row after it, and its outbox (results to
+/// callers, lock requests passed on or granted, signals, starts).
+#[derive(Clone, Debug)]
+pub struct EntityWrite {
+    /// The entity's row after the turn (it replaces the stored one).
+    pub record: EntityRecord,
+    /// Inbox sequence numbers the turn consumed; deleted (missing ones are ignored).
+    pub consumed_inbox: Vec<u64>,
+    /// Messages to others, written in order.
+    pub outbox: Vec<Outgoing>,
+}
+
 /// A message from a turn to another instance (or, when refused, back to the
 /// sender).
 #[derive(Clone, Debug)]
@@ -197,7 +231,8 @@ pub enum Outgoing {
     },
     /// Append `message` to `instance`'s inbox when the instance exists, has
     /// not finished, and (when the message names one) runs that execution;
-    /// otherwise it is dropped, and the turn commits all the same.
+    /// otherwise it is dropped, and the turn commits all the same. An
+    /// entity's inbox always takes it (the first message creates the entity).
     Deliver {
         /// The target.
         instance: InstanceId,

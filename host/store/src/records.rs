@@ -6,7 +6,7 @@
 //! `wire.rs` and is documented in `docs/history-format.md`.
 
 use weft_core::{
-    ExecutionId, InstanceId, Json, ParentInstance, RuntimeStatus, ScheduleId, Timestamp,
+    EntityId, ExecutionId, InstanceId, Json, ParentInstance, RuntimeStatus, ScheduleId, Timestamp,
 };
 
 /// One instance's summary row: what status queries and listings show without
@@ -39,6 +39,37 @@ pub struct InstanceRecord {
     pub history_len: u32,
     /// The orchestration waiting for this one, when it is a sub-orchestration.
     pub parent: Option<ParentInstance>,
+}
+
+/// One durable entity's row: its state and its lock. Its queue is its inbox
+/// (messages waiting while another section holds the lock stay there).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EntityRecord {
+    /// The entity (the row's key is its text form).
+    pub entity: EntityId,
+    /// The state; `None` when the entity does not exist (never set, or deleted).
+    pub state: Option<Json>,
+    /// The critical section holding the entity's lock.
+    pub locked_by: Option<ParentInstance>,
+    /// When an operation last ran on it.
+    pub last_operation: Timestamp,
+}
+
+/// Which entities [`Storage::list_entities`](crate::Storage::list_entities) lists.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EntityQuery {
+    /// Only entities of this (lower-case) name.
+    pub name: Option<String>,
+    /// Only entities whose last operation ran at or after this time.
+    pub last_operation_from: Option<Timestamp>,
+    /// Only entities whose last operation ran at or before this time.
+    pub last_operation_to: Option<Timestamp>,
+    /// Entities without state are left out unless this is set.
+    pub include_empty: bool,
+    /// Start after this entity ID (the previous page's continuation).
+    pub after: Option<String>,
+    /// At most this many (0 means 100).
+    pub top: usize,
 }
 
 /// An activity to run: one row of the activity queue.

@@ -5,15 +5,17 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use weft_core::{HistoryEvent, InstanceId};
+use weft_core::{EntityId, HistoryEvent, InstanceId};
 
 use crate::apply::OpResult;
 use crate::error::{Fault, StoreError};
 use crate::hub::Hub;
 use crate::ops::Op;
-use crate::records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry};
+use crate::records::{
+    ActivityWork, EntityQuery, EntityRecord, InstanceFilter, InstanceRecord, TimerEntry,
+};
 use crate::registry::{ComponentRecord, CurrentName};
-use crate::storage::{InstancePage, Storage};
+use crate::storage::{EntityPage, InstancePage, Storage};
 use crate::store::{Inbox, Store, StoreStats};
 use crate::writer::{Writer, WriterHandle};
 
@@ -81,6 +83,16 @@ impl Storage for RedbStorage {
     async fn instance(&self, id: &InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
         let id = id.clone();
         self.read(move |s| s.instance(&id)).await
+    }
+
+    async fn entity(&self, id: &EntityId) -> Result<Option<EntityRecord>, StoreError> {
+        let id = id.clone();
+        self.read(move |s| s.entity(&id)).await
+    }
+
+    async fn list_entities(&self, query: &EntityQuery) -> Result<EntityPage, StoreError> {
+        let query = query.clone();
+        self.read(move |s| s.list_entities(&query)).await
     }
 
     async fn history(&self, id: &InstanceId) -> Result<Vec<HistoryEvent>, StoreError> {

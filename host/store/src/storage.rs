@@ -12,15 +12,20 @@
 
 use std::sync::Arc;
 
-use weft_core::{HistoryEvent, InstanceId};
+use weft_core::{EntityId, HistoryEvent, InstanceId};
 
 use crate::apply::OpResult;
 use crate::error::{Fault, StoreError};
 use crate::hub::Hub;
 use crate::ops::Op;
-use crate::records::{ActivityWork, InstanceFilter, InstanceRecord, TimerEntry};
+use crate::records::{
+    ActivityWork, EntityQuery, EntityRecord, InstanceFilter, InstanceRecord, TimerEntry,
+};
 use crate::registry::{ComponentRecord, CurrentName};
 use crate::store::{Inbox, StoreStats};
+
+/// One page of [`Storage::list_entities`] and the ID to continue after.
+pub type EntityPage = (Vec<EntityRecord>, Option<String>);
 
 /// One page of [`Storage::list_instances`] and the token for the next.
 pub type InstancePage = (Vec<InstanceRecord>, Option<String>);
@@ -67,6 +72,12 @@ pub trait Storage: Send + Sync + 'static {
     ) -> Result<InstancePage, StoreError>;
     /// How many instance rows the hub holds.
     async fn instance_count(&self) -> Result<u64, StoreError>;
+
+    /// An entity's row, if it ever ran an operation.
+    async fn entity(&self, id: &EntityId) -> Result<Option<EntityRecord>, StoreError>;
+    /// One page of entities matching `query`, by ID, and the entity ID to
+    /// continue after (`None`: last page).
+    async fn list_entities(&self, query: &EntityQuery) -> Result<EntityPage, StoreError>;
 
     /// The task hubs that exist in this backend, sorted by name.
     async fn hubs(&self) -> Result<Vec<Hub>, StoreError>;

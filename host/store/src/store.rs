@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata};
-use weft_core::{HistoryEvent, InstanceId, Message, ScheduleId, Timestamp};
+use weft_core::{EntityId, HistoryEvent, InstanceId, Message, ScheduleId, Timestamp};
 
 use crate::apply::{OpResult, Sequences, apply};
 use crate::codec;
@@ -22,7 +22,9 @@ use crate::file::DbFile;
 use crate::hub::Hub;
 use crate::layout::ensure_layout;
 use crate::ops::Op;
-use crate::records::{ActivityWork, InstanceRecord, TimerEntry, TimerKey};
+use crate::records::{
+    ActivityWork, EntityQuery, EntityRecord, InstanceRecord, TimerEntry, TimerKey,
+};
 use crate::tables::{TableNames, WriteTables, read_table};
 
 /// Durable storage of one task hub: instance rows, histories, inboxes, the
@@ -172,6 +174,24 @@ impl Store {
             .during("reading an instance row")?
             .map(|g| codec::decode_instance(g.value(), id.as_str()))
             .transpose()
+    }
+
+    /// An entity's row, if it ever ran an operation.
+    pub fn entity(&self, id: &EntityId) -> Result<Option<EntityRecord>, StoreError> {
+        let txn = self.read()?;
+        let Some(table) = read_table(&txn, self.names.entities())? else {
+            return Ok(None);
+        };
+        crate::entities::read_entity(&table, &id.to_string())
+    }
+
+    /// One page of entities matching `query` (see [`crate::Storage::list_entities`]).
+    pub fn list_entities(&self, query: &EntityQuery) -> Result<crate::EntityPage, StoreError> {
+        let txn = self.read()?;
+        let Some(table) = read_table(&txn, self.names.entities())? else {
+            return Ok((Vec::new(), None));
+        };
+        crate::entities::list(&table, query)
     }
 
     /// The instance's history, in order (empty when the instance does not exist).

@@ -13,6 +13,7 @@
 //! | `components`             | `&str digest`                                | raw bytes            |
 //! | `by_created`             | `(u64 created ms, &str instance)`            | `()`                 |
 //! | `by_status`              | `(u8 status, u64 created ms, &str instance)` | `()`                 |
+//! | `entities`               | `&str entity ID` (`@name@key`)               | framed entity row    |
 //!
 //! "Framed" values are a format-version byte followed by JSON (`codec.rs`).
 //! `docs/history-format.md` is the full description; keep it in step.
@@ -57,6 +58,7 @@ pub(crate) type TimerIndexKey = (Str, u32);
 pub(crate) type ComponentKey = Str;
 pub(crate) type CreatedKey = (u64, Str);
 pub(crate) type StatusKey = (u8, u64, Str);
+pub(crate) type EntityKey = Str;
 
 /// The names of one hub's tables (`<hub>/<table>`). Every table whose name
 /// starts with `<hub>/` belongs to that hub (`hubs.rs` relies on it).
@@ -73,6 +75,7 @@ pub(crate) struct TableNames {
     components: String,
     by_created: String,
     by_status: String,
+    entities: String,
 }
 
 impl TableNames {
@@ -90,6 +93,7 @@ impl TableNames {
             components: n("components"),
             by_created: n("by_created"),
             by_status: n("by_status"),
+            entities: n("entities"),
         }
     }
 
@@ -126,6 +130,9 @@ impl TableNames {
     pub(crate) fn by_status(&self) -> TableDefinition<'_, StatusKey, ()> {
         TableDefinition::new(&self.by_status)
     }
+    pub(crate) fn entities(&self) -> TableDefinition<'_, EntityKey, Bytes> {
+        TableDefinition::new(&self.entities)
+    }
 }
 
 /// Every table of a hub, open for writing in one transaction.
@@ -141,6 +148,7 @@ pub(crate) struct WriteTables<'txn> {
     pub(crate) components: Table<'txn, ComponentKey, Bytes>,
     pub(crate) by_created: Table<'txn, CreatedKey, ()>,
     pub(crate) by_status: Table<'txn, StatusKey, ()>,
+    pub(crate) entities: Table<'txn, EntityKey, Bytes>,
 }
 
 impl<'txn> WriteTables<'txn> {
@@ -164,6 +172,7 @@ impl<'txn> WriteTables<'txn> {
             components: txn.open_table(names.components()).during(DURING)?,
             by_created: txn.open_table(names.by_created()).during(DURING)?,
             by_status: txn.open_table(names.by_status()).during(DURING)?,
+            entities: txn.open_table(names.entities()).during(DURING)?,
         })
     }
 }

@@ -7,10 +7,13 @@
 
 use serde::{Deserialize, Serialize};
 use weft_core::{
-    EntityId, EventKind, ExecutionId, HistoryEvent, Json, Message, ScheduleId, Timestamp,
+    EntityId, EventKind, ExecutionId, HistoryEvent, Json, Message, ParentInstance, ScheduleId,
+    Timestamp,
 };
 
+use crate::records::EntityRecord;
 use crate::wire::FailureV1;
+use crate::wire_v2::ParentV2;
 
 /// A history event only version 3 expresses.
 #[derive(Serialize, Deserialize)]
@@ -56,6 +59,20 @@ enum KindV3 {
         id: ScheduleId,
         section: ScheduleId,
         entities: Vec<EntityId>,
+    },
+    EntityOperationRequested {
+        operation: String,
+        input: Json,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        caller: Option<ParentV2>,
+    },
+    EntityLockRequest {
+        owner: ParentV2,
+        entities: Vec<EntityId>,
+        position: u32,
+    },
+    EntityUnlockRequest {
+        owner: ParentV2,
     },
 }
 
@@ -114,6 +131,27 @@ impl TryFrom<HistoryEvent> for EventV3 {
                 id,
                 section,
                 entities,
+            },
+            EventKind::EntityOperationRequested {
+                operation,
+                input,
+                caller,
+            } => KindV3::EntityOperationRequested {
+                operation,
+                input,
+                caller: caller.map(Into::into),
+            },
+            EventKind::EntityLockRequest {
+                owner,
+                entities,
+                position,
+            } => KindV3::EntityLockRequest {
+                owner: owner.into(),
+                entities,
+                position,
+            },
+            EventKind::EntityUnlockRequest { owner } => KindV3::EntityUnlockRequest {
+                owner: owner.into(),
             },
             kind => {
                 return Err(HistoryEvent {
@@ -183,6 +221,27 @@ impl From<EventV3> for HistoryEvent {
                 section,
                 entities,
             },
+            KindV3::EntityOperationRequested {
+                operation,
+                input,
+                caller,
+            } => EventKind::EntityOperationRequested {
+                operation,
+                input,
+                caller: caller.map(ParentInstance::from),
+            },
+            KindV3::EntityLockRequest {
+                owner,
+                entities,
+                position,
+            } => EventKind::EntityLockRequest {
+                owner: owner.into(),
+                entities,
+                position,
+            },
+            KindV3::EntityUnlockRequest { owner } => EventKind::EntityUnlockRequest {
+                owner: owner.into(),
+            },
         };
         HistoryEvent {
             timestamp: e.timestamp,
@@ -221,6 +280,40 @@ impl From<MessageV3> for Message {
         Message {
             execution: m.execution,
             event: m.event.into(),
+        }
+    }
+}
+
+/// An entity's row.
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct EntityV3 {
+    entity: EntityId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    state: Option<Json>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    locked_by: Option<ParentV2>,
+    last_operation: Timestamp,
+}
+
+impl From<EntityRecord> for EntityV3 {
+    fn from(r: EntityRecord) -> Self {
+        EntityV3 {
+            entity: r.entity,
+            state: r.state,
+            locked_by: r.locked_by.map(Into::into),
+            last_operation: r.last_operation,
+        }
+    }
+}
+
+impl From<EntityV3> for EntityRecord {
+    fn from(r: EntityV3) -> Self {
+        EntityRecord {
+            entity: r.entity,
+            state: r.state,
+            locked_by: r.locked_by.map(Into::into),
+            last_operation: r.last_operation,
         }
     }
 }

@@ -944,6 +944,195 @@ fn continue_as_new_replaces_the_history_and_keeps_the_inbox<B: Backend>() {
 }
 
 /// Runs every case above against each backend listed: `module: Backend`.
+fn entity(text: &str) -> weft_core::EntityId {
+    weft_core::EntityId::parse(text).unwrap()
+}
+
+fn operation(op: &str, caller: Option<weft_core::ParentInstance>) -> weft_core::Message {
+    weft_core::Message::new(weft_core::HistoryEvent::new(
+        Timestamp(40),
+        EventKind::EntityOperationRequested {
+            operation: op.into(),
+            input: json("1"),
+            caller,
+        },
+    ))
+}
+
+fn entity_row(text: &str, state: Option<&str>, at: u64) -> weft_store::EntityRecord {
+    weft_store::EntityRecord {
+        entity: entity(text),
+        state: state.map(json),
+        locked_by: None,
+        last_operation: Timestamp(at),
+    }
+}
+
+fn entity_messages_wait_in_its_inbox_and_a_turn_commits_state_and_outbox<B: Backend>() {
+    let (place, store) = B::fresh();
+    let counter = entity("@counter@a");
+    let me = counter.instance_id();
+    // A client's signal, and a message in an orchestration's outbox: both
+    // reach the entity's inbox although no row exists yet.
+    let Ok(OpOutcome::Delivered { inbox_seq: first }) = one(
+        &store,
+        Op::SignalEntity {
+            entity: counter.clone(),
+            message: operation("add", None),
+        },
+    ) else {
+        panic!("a signal is always delivered")
+    };
+    one(&store, create("o", "e1", 100)).unwrap();
+    let rec = run_turn(&store, "o", 2, Running);
+    let caller = weft_core::ParentInstance {
+        instance_id: id("o"),
+        execution_id: rec.execution_id.clone(),
+        schedule_id: weft_core::ScheduleId(0),
+    };
+    let mut t = turn(&rec, 1, Running);
+    t.outbox.push(weft_store::Outgoing::Deliver {
+        instance: me.clone(),
+        message: operation("get", Some(caller.clone())),
+    });
+    let Ok(OpOutcome::TurnCommitted { delivered, .. }) = one(&store, Op::Turn(t)) else {
+        panic!("turn commits")
+    };
+    assert_eq!(delivered.len(), 1);
+    assert_eq!(delivered[0].0, me);
+    assert!(
+        store.entity(&counter).unwrap().is_none(),
+        "no row before its first turn"
+    );
+    let inbox = store.inbox(&me).unwrap();
+    assert_eq!(inbox.len(), 2);
+    assert_eq!(inbox[0].0, first);
+    assert!(
+        store.all_inboxes().unwrap().iter().any(|(i, _)| *i == me),
+        "recovery finds entity inboxes"
+    );
+
+    // The entity's turn: state, both messages consumed, the answer to the caller.
+    let answer = weft_core::Message::for_execution(
+        rec.execution_id.clone(),
+        weft_core::HistoryEvent::new(
+            Timestamp(50),
+            EventKind::EntityOperationCompleted {
+                scheduled_id: weft_core::ScheduleId(0),
+                result: json("1"),
+            },
+        ),
+    );
+    let write = weft_store::EntityWrite {
+        record: entity_row("@counter@a", Some("1"), 50),
+        consumed_inbox: inbox.iter().map(|(s, _)| *s).collect(),
+        outbox: vec![weft_store::Outgoing::Deliver {
+            instance: id("o"),
+            message: answer.clone(),
+        }],
+    };
+    let Ok(OpOutcome::TurnCommitted { delivered, .. }) = one(&store, Op::EntityTurn(write)) else {
+        panic!("entity turn commits")
+    };
+    assert_eq!(delivered.len(), 1);
+    assert!(store.inbox(&me).unwrap().is_empty());
+    assert!(
+        store
+            .inbox(&id("o"))
+            .unwrap()
+            .iter()
+            .any(|(_, m)| *m == answer)
+    );
+    drop(store);
+    let store = B::reopen(&place);
+    assert_eq!(
+        store.entity(&counter).unwrap(),
+        Some(entity_row("@counter@a", Some("1"), 50)),
+        "the row survives a reopen"
+    );
+}
+
+fn entities_list_by_name_time_and_page_and_clean_removes_only_empty_ones<B: Backend>() {
+    let (_place, store) = B::fresh();
+    let rows = [
+        ("@account@a", Some("1"), 10),
+        ("@account@b", None, 20),
+        ("@account@c", Some("3"), 30),
+        ("@account@d", None, 40),
+        ("@accounts@x", Some("5"), 50),
+        ("@counter@z", Some("6"), 60),
+    ];
+    for (text, state, at) in rows {
+        let write = weft_store::EntityWrite {
+            record: entity_row(text, state, at),
+            consumed_inbox: Vec::new(),
+            outbox: Vec::new(),
+        };
+        one(&store, Op::EntityTurn(write)).unwrap();
+    }
+    // A message waits for the stateless @account@d: it is not empty.
+    one(
+        &store,
+        Op::SignalEntity {
+            entity: entity("@account@d"),
+            message: operation("add", None),
+        },
+    )
+    .unwrap();
+    let ids = |q: &weft_store::EntityQuery| -> (Vec<String>, Option<String>) {
+        let (page, next) = store.list_entities(q).unwrap();
+        (page.iter().map(|r| r.entity.to_string()).collect(), next)
+    };
+    let name = |n: &str| weft_store::EntityQuery {
+        name: Some(n.into()),
+        ..Default::default()
+    };
+    assert_eq!(ids(&name("account")).0, ["@account@a", "@account@c"]);
+    assert_eq!(
+        ids(&weft_store::EntityQuery {
+            include_empty: true,
+            ..name("account")
+        })
+        .0,
+        ["@account@a", "@account@b", "@account@c", "@account@d"]
+    );
+    assert_eq!(
+        ids(&weft_store::EntityQuery {
+            last_operation_from: Some(Timestamp(25)),
+            last_operation_to: Some(Timestamp(55)),
+            ..Default::default()
+        })
+        .0,
+        ["@account@c", "@accounts@x"]
+    );
+    // Pages of two, continued after the last ID.
+    let mut q = weft_store::EntityQuery {
+        top: 2,
+        ..Default::default()
+    };
+    let mut all = Vec::new();
+    loop {
+        let (page, next) = ids(&q);
+        all.extend(page);
+        match next {
+            Some(after) => q.after = Some(after),
+            None => break,
+        }
+    }
+    assert_eq!(
+        all,
+        ["@account@a", "@account@c", "@accounts@x", "@counter@z"]
+    );
+
+    assert_eq!(
+        one(&store, Op::CleanEntities { limit: 100 }),
+        Ok(OpOutcome::Purged { instances: 1 }),
+        "only @account@b has no state, no lock and no message waiting"
+    );
+    assert!(store.entity(&entity("@account@b")).unwrap().is_none());
+    assert!(store.entity(&entity("@account@d")).unwrap().is_some());
+}
+
 macro_rules! backends {
     ($($module:ident: $backend:ty),* $(,)?) => {$(
         mod $module {
@@ -964,6 +1153,8 @@ macro_rules! backends {
                 outbox_is_written_with_the_turn_or_not_at_all,
                 rewind_in_the_outbox_rewinds_a_failed_child_or_starts_it,
                 continue_as_new_replaces_the_history_and_keeps_the_inbox,
+                entity_messages_wait_in_its_inbox_and_a_turn_commits_state_and_outbox,
+                entities_list_by_name_time_and_page_and_clean_removes_only_empty_ones,
             );
         }
     )*};

@@ -194,6 +194,10 @@ pub fn project(history: &[HistoryEvent], show_output: bool) -> Vec<Row> {
                 row.put("LockSet", json!(ids));
             }
             EventKind::EntityLockGranted { .. } => {}
+            // Entity inbox messages; an orchestration's history never holds them.
+            EventKind::EntityOperationRequested { .. }
+            | EventKind::EntityLockRequest { .. }
+            | EventKind::EntityUnlockRequest { .. } => continue,
             EventKind::TimerCreated { fire_at, .. } | EventKind::TimerFired { fire_at, .. } => {
                 row.put("FireAt", json!(fire_at.to_rfc3339()));
             }

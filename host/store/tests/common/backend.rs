@@ -97,6 +97,18 @@ impl Sut {
     pub fn instance_count(&self) -> Result<u64, StoreError> {
         self.rt.block_on(self.storage.instance_count())
     }
+    pub fn entity(
+        &self,
+        id: &weft_core::EntityId,
+    ) -> Result<Option<weft_store::EntityRecord>, StoreError> {
+        self.rt.block_on(self.storage.entity(id))
+    }
+    pub fn list_entities(
+        &self,
+        query: &weft_store::EntityQuery,
+    ) -> Result<weft_store::EntityPage, StoreError> {
+        self.rt.block_on(self.storage.list_entities(query))
+    }
     pub fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.rt.block_on(self.storage.component(digest))
     }

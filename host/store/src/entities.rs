@@ -1,0 +1,136 @@
+//! Durable entities in the store: one row per entity (`entities` table:
+//! state, lock holder, last operation time) and its inbox, which is also its
+//! queue — messages that wait while another section holds the lock stay in
+//! the inbox until a later turn consumes them.
+
+use redb::ReadableTable;
+
+use crate::apply::{OpResult, Sequences, send};
+use crate::codec;
+use crate::error::{During, StoreError};
+use crate::ops::{EntityWrite, OpOutcome};
+use crate::records::{EntityQuery, EntityRecord};
+use crate::tables::WriteTables;
+
+/// Commits one entity turn: the row, the consumed messages and the outbox.
+pub(crate) fn commit_turn(
+    t: &mut WriteTables<'_>,
+    seq: &mut Sequences,
+    write: EntityWrite,
+) -> Result<OpResult, StoreError> {
+    const DURING: &str = "committing an entity turn";
+    let EntityWrite {
+        record,
+        consumed_inbox,
+        outbox,
+    } = write;
+    let sender = record.entity.instance_id();
+    let key = sender.as_str().to_owned();
+    for s in consumed_inbox {
+        t.inbox.remove((key.as_str(), s)).during(DURING)?;
+    }
+    t.entities
+        .insert(key.as_str(), codec::encode_entity(record).as_slice())
+        .during(DURING)?;
+    let mut delivered = Vec::new();
+    for out in outbox {
+        send(t, seq, &sender, out, &mut delivered)?;
+    }
+    Ok(Ok(OpOutcome::TurnCommitted {
+        activity_seqs: Vec::new(),
+        delivered,
+    }))
+}
+
+/// Deletes up to `limit` rows of entities that have no state, no lock and
+/// an empty inbox (nothing about them is left to keep).
+pub(crate) fn clean(t: &mut WriteTables<'_>, limit: usize) -> Result<OpResult, StoreError> {
+    const DURING: &str = "cleaning entity storage";
+    let mut empty = Vec::new();
+    for row in t.entities.iter().during(DURING)? {
+        if empty.len() >= limit {
+            break;
+        }
+        let (k, v) = row.during(DURING)?;
+        let id = k.value().to_owned();
+        let record = codec::decode_entity(v.value(), &id)?;
+        if record.state.is_none() && record.locked_by.is_none() {
+            empty.push(id);
+        }
+    }
+    let mut removed = 0;
+    for id in empty {
+        let waiting = t
+            .inbox
+            .range((id.as_str(), 0)..=(id.as_str(), u64::MAX))
+            .during(DURING)?
+            .next()
+            .is_some();
+        if !waiting {
+            t.entities.remove(id.as_str()).during(DURING)?;
+            removed += 1;
+        }
+    }
+    Ok(Ok(OpOutcome::Purged { instances: removed }))
+}
+
+/// Reads one entity's row from a read-only table.
+pub(crate) fn read_entity(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    id: &str,
+) -> Result<Option<EntityRecord>, StoreError> {
+    table
+        .get(id)
+        .during("reading an entity row")?
+        .map(|g| codec::decode_entity(g.value(), id))
+        .transpose()
+}
+
+/// One page of entities matching `query`, in ID order, and the ID to
+/// continue after when more may follow.
+pub(crate) fn list(
+    table: &impl ReadableTable<&'static str, &'static [u8]>,
+    query: &EntityQuery,
+) -> Result<(Vec<EntityRecord>, Option<String>), StoreError> {
+    const DURING: &str = "listing entities";
+    let top = if query.top == 0 { 100 } else { query.top };
+    let prefix = query.name.as_ref().map(|n| format!("@{n}@"));
+    let start = match (&query.after, &prefix) {
+        (Some(after), _) => std::ops::Bound::Excluded(after.as_str()),
+        (None, Some(p)) => std::ops::Bound::Included(p.as_str()),
+        (None, None) => std::ops::Bound::Unbounded,
+    };
+    let mut out = Vec::new();
+    for row in table
+        .range::<&str>((start, std::ops::Bound::Unbounded))
+        .during(DURING)?
+    {
+        let (k, v) = row.during(DURING)?;
+        let id = k.value();
+        if let Some(p) = &prefix
+            && !id.starts_with(p.as_str())
+        {
+            if id > p.as_str() {
+                break;
+            }
+            continue;
+        }
+        let record = codec::decode_entity(v.value(), id)?;
+        let in_time = query
+            .last_operation_from
+            .is_none_or(|f| record.last_operation >= f)
+            && query
+                .last_operation_to
+                .is_none_or(|to| record.last_operation <= to);
+        if in_time && (query.include_empty || record.state.is_some()) {
+            out.push(record);
+            if out.len() > top {
+                // One more matched: this page ends at the one before it.
+                out.pop();
+                let last = out.last().map(|r| r.entity.to_string());
+                return Ok((out, last));
+            }
+        }
+    }
+    Ok((out, None))
+}

@@ -343,12 +343,14 @@ impl Replay {
     /// removed); the task resolves once every lock is held.
     pub fn lock_entities(&mut self, entities: &[String]) -> Result<TaskHandle, EngineError> {
         self.check()?;
-        let parsed: Result<Vec<EntityId>, _> =
-            entities.iter().map(|e| EntityId::parse(e)).collect();
-        let entities = match parsed {
-            Ok(list) => section::lock_order(list),
-            Err(e) => return Ok(self.refuse("weft.InvalidEntityId", e.to_string())),
-        };
+        let mut list = Vec::with_capacity(entities.len());
+        for text in entities {
+            match self.entity(text) {
+                Ok(e) => list.push(e),
+                Err(refused) => return Ok(refused),
+            }
+        }
+        let entities = section::lock_order(list);
         if let Err(why) = section::check_lock(&self.section, &entities) {
             return Ok(self.refuse(LOCKING_RULES_VIOLATION, why));
         }

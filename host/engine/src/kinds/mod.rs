@@ -35,7 +35,7 @@ impl Origin {
     /// The scheduling task as an address for replies: this instance and
     /// execution, and the command's schedule ID.
     pub(crate) fn task(&self, scheduled: &EventKind) -> Option<ParentInstance> {
-        self.task_of(scheduled_id(scheduled)?)
+        self.task_of(self::scheduled(scheduled)?)
     }
 
     /// [`Origin::task`] for schedule ID `id`.
@@ -46,10 +46,6 @@ impl Origin {
             schedule_id: id,
         })
     }
-}
-
-fn scheduled_id(event: &EventKind) -> Option<ScheduleId> {
-    scheduled(event)
 }
 
 /// What the engine knows about one kind of command.

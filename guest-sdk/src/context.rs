@@ -54,9 +54,16 @@ impl Runtime {
     pub(crate) fn cancel(&self, handle: u32) {
         self.host.cancel(handle);
     }
+
+    /// Leaves the critical section (for [`crate::LockGuard`], which holds the
+    /// runtime rather than a context, like a task).
+    pub(crate) fn unlock_entities(&self) {
+        self.host.unlock_entities();
+    }
 }
 
-/// The orchestrator's window on the world: time, tasks, events, status, logs.
+/// The orchestrator's window on the world: time, tasks, events, entities,
+/// critical sections, status, logs.
 ///
 /// Orchestrator functions receive `&OrchestrationContext`. Every method is
 /// replay-safe: the host records what it answers and answers the same on

@@ -1,11 +1,12 @@
 //! Exporting functions from a component: [`export_component!`](crate::export_component)
 //! and the dispatch code it expands to.
 //!
-//! The macro builds two static tables of `(name, entry)` pairs and implements
-//! the generated `orchestrators` and `activities` `Guest` traits over them; all
-//! decoding, encoding and dispatching lives in ordinary generic functions here
-//! so that it is type-checked once and unit-tested natively. On `wasm32` the
-//! macro also emits the component's export symbols and its WIT type section.
+//! The macro builds three static tables of `(name, entry)` pairs and implements
+//! the generated `orchestrators`, `activities` and `entities` `Guest` traits
+//! over them; all decoding, encoding and dispatching lives in ordinary generic
+//! functions here and in `entity_export.rs`, so that it is type-checked once
+//! and unit-tested natively. On `wasm32` the macro also emits the component's
+//! export symbols and its WIT type section.
 
 use crate::bindings::weft::durable::types::Failure as WitFailure;
 use crate::host::WitHost;
@@ -131,20 +132,25 @@ fn lookup<T: Copy>(kind: &str, table: &[(&str, T)], name: &str) -> Result<T, Fai
         })
 }
 
-/// Exports orchestrators and activities from the current crate as a Weft
-/// component (world `weft:durable/component`).
+/// Exports orchestrators, activities and entities from the current crate as
+/// a Weft component (world `weft:durable/full`).
 ///
 /// Write it once, at the crate root of a `cdylib` crate. Each list maps the
 /// name the host uses to a function:
 ///
 /// - orchestrators: `fn(&OrchestrationContext, I) -> Result<O, E>`
 /// - activities: `fn(I) -> Result<O, E>`
+/// - entities: `fn(&mut EntityContext<S>) -> Result<(), E>`
 ///
-/// with `I: DeserializeOwned`, `O: Serialize`, `E: Into<Failure>`. Either list
-/// may be empty (`orchestrators: {}`). Input that does not decode into `I`
-/// fails with [`Failure::INVALID_INPUT`]; a name that is not listed fails with
-/// [`Failure::UNKNOWN_FUNCTION`]. A panic traps, and the host reports it as a
-/// failure.
+/// with `I: DeserializeOwned`, `O: Serialize`, `S: Serialize +
+/// DeserializeOwned`, `E: Into<Failure>`. Each section may be left out or
+/// empty (`activities: {}`), but those present come in this order. Input that
+/// does not decode into `I` fails with [`Failure::INVALID_INPUT`]; an
+/// orchestrator or activity name that is not listed fails with
+/// [`Failure::UNKNOWN_FUNCTION`], an entity name with
+/// [`Failure::ENTITY_NOT_FOUND`]. Entity names are not case-sensitive: the
+/// component reports them lower case, as the host uses them. A panic traps,
+/// and the host reports it as a failure.
 ///
 /// ```ignore
 /// use weft_sdk::prelude::*;
@@ -161,9 +167,22 @@ fn lookup<T: Copy>(kind: &str, table: &[(&str, T)], name: &str) -> Result<T, Fai
 ///     Ok(format!("Hello {name}!"))
 /// }
 ///
+/// fn counter(ctx: &mut EntityContext<i64>) -> Result<(), Failure> {
+///     match ctx.operation() {
+///         "add" => {
+///             let amount: i64 = ctx.input()?;
+///             *ctx.state_mut() += amount;
+///         }
+///         "get" => ctx.set_result(&ctx.state_or_default()),
+///         _ => return Err(ctx.unknown_operation()),
+///     }
+///     Ok(())
+/// }
+///
 /// weft_sdk::export_component! {
 ///     orchestrators: { "HelloSequence" => hello_sequence },
 ///     activities: { "SayHello" => say_hello },
+///     entities: { "Counter" => counter },
 /// }
 /// ```
 ///
@@ -172,21 +191,28 @@ fn lookup<T: Copy>(kind: &str, table: &[(&str, T)], name: &str) -> Result<T, Fai
 #[macro_export]
 macro_rules! export_component {
     (
-        orchestrators: { $($orchestrator:literal => $orchestrator_fn:path),* $(,)? },
-        activities: { $($activity:literal => $activity_fn:path),* $(,)? } $(,)?
+        $(orchestrators: { $($orchestrator:literal => $orchestrator_fn:path),* $(,)? } $(,)?)?
+        $(activities: { $($activity:literal => $activity_fn:path),* $(,)? } $(,)?)?
+        $(entities: { $($entity:literal => $entity_fn:path),* $(,)? } $(,)?)?
     ) => {
         const _: () = {
             const ORCHESTRATORS: &[(&str, $crate::__private::OrchestratorEntry)] = &[
-                $((
+                $($((
                     $orchestrator,
                     |ctx, input| $crate::__private::orchestrate($orchestrator, $orchestrator_fn, ctx, input),
-                )),*
+                )),*)?
             ];
             const ACTIVITIES: &[(&str, $crate::__private::ActivityEntry)] = &[
-                $((
+                $($((
                     $activity,
                     |input| $crate::__private::activity($activity, $activity_fn, input),
-                )),*
+                )),*)?
+            ];
+            const ENTITIES: &[(&str, $crate::__private::EntityEntry)] = &[
+                $($((
+                    $entity,
+                    |request| $crate::__private::entity($entity_fn, request),
+                )),*)?
             ];
 
             // Natively nothing calls the exports; this root keeps the tables, and
@@ -195,8 +221,9 @@ macro_rules! export_component {
             fn keep_alive() -> (
                 &'static [(&'static str, $crate::__private::OrchestratorEntry)],
                 &'static [(&'static str, $crate::__private::ActivityEntry)],
+                &'static [(&'static str, $crate::__private::EntityEntry)],
             ) {
-                (ORCHESTRATORS, ACTIVITIES)
+                (ORCHESTRATORS, ACTIVITIES, ENTITIES)
             }
 
             struct WeftComponent;
@@ -222,6 +249,24 @@ macro_rules! export_component {
                     input: ::std::string::String,
                 ) -> ::std::result::Result<::std::string::String, $crate::bindings::weft::durable::types::Failure> {
                     $crate::__private::run_activity(ACTIVITIES, &name, &input)
+                }
+            }
+
+            impl $crate::bindings::exports::weft::durable::entities::Guest for WeftComponent {
+                fn names() -> ::std::vec::Vec<::std::string::String> {
+                    $crate::__private::entity_names(ENTITIES)
+                }
+                fn run(
+                    name: ::std::string::String,
+                    key: ::std::string::String,
+                    operation: ::std::string::String,
+                    input: ::std::string::String,
+                    state: ::std::option::Option<::std::string::String>,
+                ) -> ::std::result::Result<
+                    $crate::bindings::exports::weft::durable::entities::OperationOutput,
+                    $crate::bindings::weft::durable::types::Failure,
+                > {
+                    $crate::__private::run_entity(ENTITIES, &name, &key, &operation, &input, state.as_deref())
                 }
             }
 
@@ -328,5 +373,45 @@ mod tests {
             orchestrators: {},
             activities: {},
         }
+    }
+
+    mod entity_expansion {
+        use crate::prelude::*;
+
+        fn orchestrator(_ctx: &OrchestrationContext, _input: ()) -> Result<(), Failure> {
+            Ok(())
+        }
+
+        fn counter(ctx: &mut EntityContext<i64>) -> Result<(), Failure> {
+            *ctx.state_mut() += 1;
+            Ok(())
+        }
+
+        fn notes(ctx: &mut EntityContext<Vec<String>>) -> Result<(), String> {
+            ctx.delete_state();
+            Ok(())
+        }
+
+        crate::export_component! {
+            orchestrators: { "O" => orchestrator },
+            activities: {},
+            entities: { "Counter" => counter, "Notes" => notes },
+        }
+    }
+
+    mod sections_left_out {
+        use crate::prelude::*;
+
+        fn counter(_ctx: &mut EntityContext<i64>) -> Result<(), Failure> {
+            Ok(())
+        }
+
+        crate::export_component! {
+            entities: { "Counter" => counter }
+        }
+    }
+
+    mod nothing_at_all {
+        crate::export_component! {}
     }
 }

@@ -59,6 +59,17 @@ impl Failure {
     pub const UNKNOWN_FUNCTION: &'static str = "weft.UnknownFunction";
     /// The host refused a custom status (too large, or not JSON).
     pub const INVALID_CUSTOM_STATUS: &'static str = "weft.InvalidCustomStatus";
+    /// An entity ID broke the `@name@key` rules (refused by the SDK or the host).
+    pub const INVALID_ENTITY_ID: &'static str = "weft.InvalidEntityId";
+    /// The component was asked to run an entity name it does not export.
+    pub const ENTITY_NOT_FOUND: &'static str = "weft.EntityNotFound";
+    /// An entity does not have the operation it was asked for; entity functions
+    /// return it through [`EntityContext::unknown_operation`](crate::EntityContext::unknown_operation).
+    pub const OPERATION_NOT_FOUND: &'static str = "weft.OperationNotFound";
+    /// A call broke Durable Functions' rules for critical sections (a nested
+    /// lock, a call to an entity not locked, a signal to a locked one, a
+    /// sub-orchestration while holding locks, an empty lock set); set by the host.
+    pub const LOCKING_RULES_VIOLATION: &'static str = "weft.LockingRulesViolation";
 
     /// A failure with a type and a message, no details, retriable.
     pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Failure {

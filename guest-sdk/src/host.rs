@@ -23,6 +23,12 @@ pub(crate) trait Host {
     fn now(&self) -> u64;
     fn is_replaying(&self) -> bool;
     fn call_activity(&self, name: &str, input: &str, attempt: u32) -> u32;
+    /// `entity` is the text form `@name@key`; the task resolves at once.
+    fn signal_entity(&self, entity: &str, operation: &str, input: &str) -> u32;
+    fn call_entity(&self, entity: &str, operation: &str, input: &str) -> u32;
+    /// The task resolves once every lock is held, or fails at once if refused.
+    fn lock_entities(&self, entities: &[String]) -> u32;
+    fn unlock_entities(&self);
     fn call_sub_orchestrator(&self, name: &str, instance: Option<&str>, input: &str) -> u32;
     fn start_orchestration(&self, name: &str, instance: Option<&str>, input: &str) -> u32;
     fn send_event(&self, instance: &str, name: &str, input: &str);
@@ -58,6 +64,22 @@ impl Host for WitHost {
             0 | 1 => wit::call_activity(name, input),
             n => wit::call_activity_attempt(name, input, n),
         }
+    }
+
+    fn signal_entity(&self, entity: &str, operation: &str, input: &str) -> u32 {
+        wit::signal_entity(entity, operation, input)
+    }
+
+    fn call_entity(&self, entity: &str, operation: &str, input: &str) -> u32 {
+        wit::call_entity(entity, operation, input)
+    }
+
+    fn lock_entities(&self, entities: &[String]) -> u32 {
+        wit::lock_entities(entities)
+    }
+
+    fn unlock_entities(&self) {
+        wit::unlock_entities()
     }
 
     fn call_sub_orchestrator(&self, name: &str, instance: Option<&str>, input: &str) -> u32 {

@@ -1,5 +1,5 @@
-//! The Weft guest SDK: write durable orchestrators and activities in plain
-//! Rust and export them as a WebAssembly component for the Weft host.
+//! The Weft guest SDK: write durable orchestrators, activities and entities in
+//! plain Rust and export them as a WebAssembly component for the Weft host.
 //!
 //! # A component in one crate
 //!
@@ -18,15 +18,50 @@
 //!     Ok(format!("Hello {name}!"))
 //! }
 //!
+//! fn counter(ctx: &mut EntityContext<i64>) -> Result<(), Failure> {
+//!     match ctx.operation() {
+//!         "add" => {
+//!             let amount: i64 = ctx.input()?;
+//!             *ctx.state_mut() += amount;
+//!         }
+//!         "get" => ctx.set_result(&ctx.state_or_default()),
+//!         _ => return Err(ctx.unknown_operation()),
+//!     }
+//!     Ok(())
+//! }
+//!
 //! weft_sdk::export_component! {
 //!     orchestrators: { "HelloSequence" => hello_sequence },
 //!     activities: { "SayHello" => say_hello },
+//!     entities: { "Counter" => counter },
 //! }
 //! ```
 //!
 //! Inputs and outputs are JSON, converted with serde. An orchestrator is a
 //! function `fn(&OrchestrationContext, I) -> Result<O, E>`; an activity is
-//! `fn(I) -> Result<O, E>`; `E` is anything that converts into [`Failure`].
+//! `fn(I) -> Result<O, E>`; an entity is `fn(&mut EntityContext<S>) ->
+//! Result<(), E>` over its state `S`; `E` is anything that converts into
+//! [`Failure`]. Any of the three sections may be left out.
+//!
+//! # Entities and critical sections
+//!
+//! A durable entity ([`EntityId`] `@name@key`) is a piece of state whose
+//! operations the host runs one at a time, in the order each sender sent
+//! them. Orchestrators [signal](OrchestrationContext::signal_entity) entities
+//! (one way) and [call](OrchestrationContext::call_entity) them (waiting for
+//! the result); entity operations may signal entities and start
+//! orchestrations, which happen only if the operation succeeds. A failed
+//! operation leaves the state as it was. Operation `delete` is built in: it
+//! deletes the state without reaching the entity function.
+//!
+//! [`OrchestrationContext::lock`] opens a critical section on a set of
+//! entities: while its [`LockGuard`] lives, only this orchestration's
+//! operations run on them. The host enforces Durable Functions' rules inside a
+//! section and refuses a broken one with [`Failure::LOCKING_RULES_VIOLATION`]:
+//! no nested `lock`, calls only to locked entities (one pending call each), no
+//! signals to locked entities, no sub-orchestrations. Dropping or releasing
+//! the guard leaves the section; the host also releases the locks whenever the
+//! execution ends.
 //!
 //! Decoding is lenient in one way, for Durable Functions' clients: the Python
 //! client JSON-encodes inputs and event payloads twice, so `{"timeoutSeconds":
@@ -46,9 +81,11 @@
 //!
 //! Build it with `cargo build --target wasm32-wasip2 --release` (install the
 //! target once with `rustup target add wasm32-wasip2`); the component is
-//! `target/wasm32-wasip2/release/<crate_name>.wasm`. It exports the
-//! `weft:durable/orchestrators` and `weft:durable/activities` interfaces and
-//! imports `weft:durable/orchestration` (plus the WASI interfaces `std` uses).
+//! `target/wasm32-wasip2/release/<crate_name>.wasm`. It is a component of the
+//! world `weft:durable/full`: it exports the `weft:durable/orchestrators`,
+//! `weft:durable/activities` and `weft:durable/entities` interfaces and
+//! imports `weft:durable/orchestration` and `weft:durable/activity-context`
+//! (plus the WASI interfaces `std` uses).
 //!
 //! # Determinism
 //!
@@ -78,9 +115,13 @@
 //! | `combinators` | [`OrchestrationContext::when_all`], [`OrchestrationContext::when_any`], event-with-timeout |
 //! | `retry` | [`RetryPolicy`], [`OrchestrationContext::call_activity_with_retry`] and [`OrchestrationContext::call_sub_orchestrator_with_retry`] |
 //! | `activity_info` | [`ActivityInfo`]: an activity's instance ID, schedule ID and attempt |
+//! | `entity_id` | [`EntityId`]: `@name@key`, validated like the host does |
+//! | `entity_calls` | [`OrchestrationContext::signal_entity`], [`OrchestrationContext::call_entity`] |
+//! | `critical_section` | [`OrchestrationContext::lock`] and [`LockGuard`] |
+//! | `entity` | [`EntityContext`]: an entity operation's state, input, result, signals and starts |
 //! | `failure` | [`Failure`], the error type of tasks, activities and orchestrations |
 //! | `log_level` | [`LogLevel`] |
-//! | `export` | [`export_component!`] and the dispatch it expands to |
+//! | `export`, `entity_export` | [`export_component!`] and the dispatch it expands to |
 //! | `host`, `delivered`, `codec`, `bindings` | internals: the WIT import seam, buffered outcomes, JSON conversion, generated bindings |
 
 #![warn(missing_docs)]
@@ -92,7 +133,12 @@ pub mod bindings;
 mod codec;
 mod combinators;
 mod context;
+mod critical_section;
 mod delivered;
+mod entity;
+mod entity_calls;
+mod entity_export;
+mod entity_id;
 mod export;
 mod failure;
 mod host;
@@ -104,6 +150,9 @@ mod testing;
 
 pub use activity_info::ActivityInfo;
 pub use context::OrchestrationContext;
+pub use critical_section::LockGuard;
+pub use entity::EntityContext;
+pub use entity_id::EntityId;
 pub use failure::Failure;
 pub use log_level::LogLevel;
 pub use retry::RetryPolicy;
@@ -112,13 +161,15 @@ pub use task::{Task, TaskHandle};
 /// The names an author needs, for `use weft_sdk::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        ActivityInfo, Failure, LogLevel, OrchestrationContext, RetryPolicy, Task, TaskHandle,
+        ActivityInfo, EntityContext, EntityId, Failure, LockGuard, LogLevel, OrchestrationContext,
+        RetryPolicy, Task, TaskHandle,
     };
 }
 
 /// Support for [`export_component!`]; not a stable API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::entity_export::{EntityEntry, EntityRequest, entity, entity_names, run_entity};
     pub use crate::export::{
         ActivityEntry, OrchestratorEntry, activity, names, orchestrate, run_activity,
         run_orchestrator,

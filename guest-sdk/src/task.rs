@@ -1,11 +1,12 @@
 //! [`Task`] and [`TaskHandle`]: a durable task that has been scheduled and may
 //! not have completed yet.
 //!
-//! A task is an activity call, a timer or a wait for an external event. The
-//! host records its scheduling in the history and, on replay, hands back the
-//! recorded outcome, so [`Task::get`] is deterministic. A `Task<O>` knows which
-//! type its outcome decodes into; a [`TaskHandle`] is the untyped, copyable
-//! name used to race tasks with [`OrchestrationContext::when_any`].
+//! A task is an activity call, a timer, a wait for an external event, an entity
+//! call or a lock request. The host records its scheduling in the history and,
+//! on replay, hands back the recorded outcome, so [`Task::get`] is deterministic.
+//! A `Task<O>` knows which type its outcome decodes into; a [`TaskHandle`] is
+//! the untyped, copyable name used to race tasks with
+//! [`OrchestrationContext::when_any`].
 //!
 //! [`OrchestrationContext::when_any`]: crate::OrchestrationContext::when_any
 
@@ -43,6 +44,13 @@ pub(crate) enum TaskKind {
     SubOrchestration(String),
     Timer,
     Event(String),
+    /// A call or signal of `operation` on the entity `entity` (`@name@key`).
+    Entity {
+        entity: String,
+        operation: String,
+    },
+    /// A lock request (its outcome is the grant).
+    Lock,
 }
 
 impl fmt::Display for TaskKind {
@@ -54,6 +62,13 @@ impl fmt::Display for TaskKind {
             }
             TaskKind::Timer => f.write_str("a fired timer"),
             TaskKind::Event(name) => write!(f, "the payload of event '{name}'"),
+            TaskKind::Entity { entity, operation } => {
+                write!(
+                    f,
+                    "the result of operation '{operation}' on entity '{entity}'"
+                )
+            }
+            TaskKind::Lock => f.write_str("a lock grant"),
         }
     }
 }
@@ -62,8 +77,9 @@ impl fmt::Display for TaskKind {
 ///
 /// Created by [`OrchestrationContext::schedule_activity`],
 /// [`create_timer`](crate::OrchestrationContext::create_timer),
-/// [`timer`](crate::OrchestrationContext::timer) and
-/// [`wait_for_event`](crate::OrchestrationContext::wait_for_event). Scheduling
+/// [`timer`](crate::OrchestrationContext::timer),
+/// [`wait_for_event`](crate::OrchestrationContext::wait_for_event) and
+/// [`schedule_call_entity`](crate::OrchestrationContext::schedule_call_entity). Scheduling
 /// does not wait; [`Task::get`] does. Dropping a task without waiting leaves it
 /// running on the host (an activity still executes, a timer still fires).
 ///

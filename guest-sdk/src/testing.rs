@@ -43,6 +43,18 @@ pub(crate) enum Command {
     Timer(u64),
     Event(String),
     Cancel(u32),
+    Signal {
+        entity: String,
+        operation: String,
+        input: String,
+    },
+    Call {
+        entity: String,
+        operation: String,
+        input: String,
+    },
+    Lock(Vec<String>),
+    Unlock,
 }
 
 impl Command {
@@ -51,6 +63,26 @@ impl Command {
             name: name.to_owned(),
             input: input.to_owned(),
         }
+    }
+
+    pub(crate) fn signal(entity: &str, operation: &str, input: &str) -> Command {
+        Command::Signal {
+            entity: entity.to_owned(),
+            operation: operation.to_owned(),
+            input: input.to_owned(),
+        }
+    }
+
+    pub(crate) fn call(entity: &str, operation: &str, input: &str) -> Command {
+        Command::Call {
+            entity: entity.to_owned(),
+            operation: operation.to_owned(),
+            input: input.to_owned(),
+        }
+    }
+
+    pub(crate) fn lock(entities: &[&str]) -> Command {
+        Command::Lock(entities.iter().map(|e| (*e).to_owned()).collect())
     }
 }
 
@@ -156,6 +188,22 @@ impl Host for FakeHost {
                 attempt,
             }),
         }
+    }
+
+    fn signal_entity(&self, entity: &str, operation: &str, input: &str) -> u32 {
+        self.schedule(Command::signal(entity, operation, input))
+    }
+
+    fn call_entity(&self, entity: &str, operation: &str, input: &str) -> u32 {
+        self.schedule(Command::call(entity, operation, input))
+    }
+
+    fn lock_entities(&self, entities: &[String]) -> u32 {
+        self.schedule(Command::Lock(entities.to_vec()))
+    }
+
+    fn unlock_entities(&self) {
+        self.state.borrow_mut().commands.push(Command::Unlock);
     }
 
     fn call_sub_orchestrator(&self, name: &str, instance: Option<&str>, input: &str) -> u32 {

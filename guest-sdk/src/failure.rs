@@ -70,6 +70,25 @@ impl Failure {
     /// lock, a call to an entity not locked, a signal to a locked one, a
     /// sub-orchestration while holding locks, an empty lock set); set by the host.
     pub const LOCKING_RULES_VIOLATION: &'static str = "weft.LockingRulesViolation";
+    /// A durable HTTP request's host is not on the operator's allow-list (set
+    /// by the host; never retried).
+    pub const HTTP_EGRESS_DENIED: &'static str = "weft.HttpEgressDenied";
+    /// A durable HTTP response's body is larger than the host accepts (set by
+    /// the host; never retried).
+    pub const HTTP_RESPONSE_TOO_LARGE: &'static str = "weft.HttpResponseTooLarge";
+    /// A durable HTTP request's method, URI or a header is invalid (set by the
+    /// host; never retried).
+    pub const INVALID_HTTP_REQUEST: &'static str = "weft.InvalidHttpRequest";
+    /// A durable HTTP request could not connect or ran out of time (set by the
+    /// host; retried by an [`HttpRetryPolicy`](crate::HttpRetryPolicy)).
+    pub const HTTP_REQUEST_FAILED: &'static str = "weft.HttpRequestFailed";
+    /// A durable HTTP call's timeout passed before a final answer (the SDK
+    /// stops polling or retrying).
+    pub const HTTP_TIMEOUT: &'static str = "weft.HttpTimeout";
+    /// A durable HTTP response's status is one its
+    /// [`HttpRetryPolicy`](crate::HttpRetryPolicy) retries, and the retries ran
+    /// out; the response is in the details.
+    pub const HTTP_STATUS: &'static str = "weft.HttpStatus";
 
     /// A failure with a type and a message, no details, retriable.
     pub fn new(error_type: impl Into<String>, message: impl Into<String>) -> Failure {

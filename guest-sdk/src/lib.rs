@@ -70,6 +70,16 @@
 //! SDK decodes the contents. A type that takes strings (`String`,
 //! `serde_json::Value`) gets the string unchanged.
 //!
+//! # Durable HTTP
+//!
+//! [`OrchestrationContext::call_http`] sends a [`DurableHttpRequest`] as a
+//! recorded step (Durable Functions' `CallHttpAsync`): the host's built-in
+//! activity `BuiltIn::HttpActivity` sends one request per call, and replay
+//! answers it from the history. The SDK follows the asynchronous 202 pattern
+//! (`Location` + `Retry-After`, on durable timers), retries under an
+//! [`HttpRetryPolicy`] and enforces the request's timeout in orchestration
+//! time.
+//!
 //! # Building
 //!
 //! The crate is a `cdylib` that depends on `weft-sdk`, `serde` and `serde_json`:
@@ -114,6 +124,8 @@
 //! | `task` | [`Task`] and [`TaskHandle`]: a scheduled task and waiting on it |
 //! | `combinators` | [`OrchestrationContext::when_all`], [`OrchestrationContext::when_any`], event-with-timeout |
 //! | `retry` | [`RetryPolicy`], [`OrchestrationContext::call_activity_with_retry`] and [`OrchestrationContext::call_sub_orchestrator_with_retry`] |
+//! | `http` | [`DurableHttpRequest`], [`DurableHttpResponse`], [`HttpRetryPolicy`] |
+//! | `http_calls` | [`OrchestrationContext::call_http`]: polling, retries, timeout |
 //! | `activity_info` | [`ActivityInfo`]: an activity's instance ID, schedule ID and attempt |
 //! | `entity_id` | [`EntityId`]: `@name@key`, validated like the host does |
 //! | `entity_calls` | [`OrchestrationContext::signal_entity`], [`OrchestrationContext::call_entity`] |
@@ -142,6 +154,8 @@ mod entity_id;
 mod export;
 mod failure;
 mod host;
+mod http;
+mod http_calls;
 mod log_level;
 mod retry;
 mod task;
@@ -154,6 +168,7 @@ pub use critical_section::LockGuard;
 pub use entity::EntityContext;
 pub use entity_id::EntityId;
 pub use failure::Failure;
+pub use http::{DurableHttpRequest, DurableHttpResponse, HttpRetryPolicy};
 pub use log_level::LogLevel;
 pub use retry::RetryPolicy;
 pub use task::{Task, TaskHandle};
@@ -161,8 +176,8 @@ pub use task::{Task, TaskHandle};
 /// The names an author needs, for `use weft_sdk::prelude::*`.
 pub mod prelude {
     pub use crate::{
-        ActivityInfo, EntityContext, EntityId, Failure, LockGuard, LogLevel, OrchestrationContext,
-        RetryPolicy, Task, TaskHandle,
+        ActivityInfo, DurableHttpRequest, DurableHttpResponse, EntityContext, EntityId, Failure,
+        HttpRetryPolicy, LockGuard, LogLevel, OrchestrationContext, RetryPolicy, Task, TaskHandle,
     };
 }
 

@@ -232,6 +232,39 @@ impl Api {
         )
     }
 
+    /// Signals operation `op` with JSON text `input` on entity `name`/`key`.
+    pub fn signal(&self, name: &str, key: &str, op: &str, input: &str) -> Reply {
+        self.post(
+            &format!(
+                "entities/{}/{}?op={}",
+                encode(name),
+                encode(key),
+                encode(op)
+            ),
+            input.to_owned(),
+        )
+    }
+
+    /// GET entity `name`/`key` (its state, or 404).
+    pub fn entity(&self, name: &str, key: &str) -> Reply {
+        self.get(&format!("entities/{}/{}", encode(name), encode(key)))
+    }
+
+    /// Polls entity `name`/`key` until its state is `expected`.
+    pub fn wait_entity(&self, name: &str, key: &str, expected: &Value) {
+        crate::poll::until(
+            &format!("entity {name}/{key} to hold {expected}"),
+            crate::poll::DEADLINE,
+            || {
+                let r = self.entity(name, key);
+                match (r.status, r.json()) {
+                    (200, v) if v == *expected => Ok(()),
+                    (s, v) => Err(format!("{s} {v}")),
+                }
+            },
+        )
+    }
+
     /// Polls the status of `id` until `accept` returns true for its body;
     /// returns that body.
     pub fn wait_for(

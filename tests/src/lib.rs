@@ -9,6 +9,7 @@
 //!   or `--listen` IP), kill it (SIGKILL) or stop it (SIGTERM), restart it on
 //!   the same store, read its log.
 //! - [`http`]: small blocking HTTP helpers for the Durable Functions routes.
+//! - [`poll_target`]: a loopback server answering 202 + Location, for durable HTTP.
 //! - [`poll`]: wait for a condition with a deadline (tests never sleep for a state).
 //! - [`store`]: read a store file in-process once its server has exited.
 //! - [`history`]: the history invariants every finished instance must satisfy.
@@ -21,6 +22,7 @@ pub mod history;
 pub mod http;
 pub mod paths;
 pub mod poll;
+pub mod poll_target;
 pub mod server;
 pub mod store;
 pub mod target;

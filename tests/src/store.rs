@@ -75,6 +75,27 @@ pub fn history(path: &Path, id: &str) -> Vec<HistoryEvent> {
     open(path).history(&id).expect("read history")
 }
 
+/// Every entity row of the default task hub, with or without state, by ID.
+pub fn entities(path: &Path) -> Vec<weft_store::EntityRecord> {
+    let store = open(path);
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let query = weft_store::EntityQuery {
+            include_empty: true,
+            after: after.take(),
+            top: 1000,
+            ..Default::default()
+        };
+        let (page, next) = store.list_entities(&query).expect("list entities");
+        out.extend(page);
+        match next {
+            Some(n) => after = Some(n),
+            None => return out,
+        }
+    }
+}
+
 /// A host opened in-process on a store (the client API of `weft::host`), with
 /// its own tokio runtime.
 pub struct InProcess {

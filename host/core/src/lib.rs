@@ -5,6 +5,7 @@
 //! (`weft-engine`) is a pure function over these types; the store serializes them;
 //! the server shows them to users.
 
+mod durable_http;
 mod entity;
 mod failure;
 mod history;
@@ -15,6 +16,9 @@ mod message;
 mod status;
 mod time;
 
+pub use durable_http::{
+    DurableHttpRequest, DurableHttpResponse, HTTP_ACTIVITY, http_errors, same_target,
+};
 pub use entity::{EntityId, EntityIdError};
 pub use failure::Failure;
 pub use history::{EventKind, HistoryEvent, ParentInstance};

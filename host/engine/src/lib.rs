@@ -28,6 +28,6 @@ pub use action::{Action, NextExecution, TurnOutcome, TurnOutput};
 pub use control::{ControlOutput, apply_control};
 pub use error::{EngineError, Nondeterminism};
 pub use events::is_arrival;
-pub use replay::{CUSTOM_STATUS_LIMIT, Replay, StartInfo, release_held};
+pub use replay::{CUSTOM_STATUS_LIMIT, Replay, StartInfo, release_held, section_is_open};
 pub use section::LOCKING_RULES_VIOLATION;
 pub use task::{Outcome, TaskHandle};

@@ -770,6 +770,14 @@ impl Replay {
     }
 }
 
+/// Whether critical section `section` is still open in `history`: requested
+/// and not released. An entity grants a lock request only while this holds,
+/// so a request that a release (or the owner's ending) overtook on the way
+/// never locks anything.
+pub fn section_is_open(history: &[HistoryEvent], section: weft_core::ScheduleId) -> bool {
+    kinds::open_section(history).is_some_and(|(id, _)| id == section)
+}
+
 /// The release of the critical section `history` leaves open, if any: for
 /// every way an execution ends (returned, failed, continued as new,
 /// terminated, stopped by the host), so no entity stays locked by an

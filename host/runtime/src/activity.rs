@@ -5,7 +5,7 @@
 //! environment variables, and outbound HTTP to allow-listed hosts
 //! ([`crate::egress`]).
 
-use crate::bindings::weft::durable::{orchestration, types};
+use crate::bindings::weft::durable::types;
 use crate::orchestration::from_wit_failure;
 use wasmtime::component::ResourceTable;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
@@ -129,86 +129,4 @@ impl crate::bindings::weft::durable::activity_context::Host for ActState {
     }
 }
 
-impl orchestration::Host for ActState {
-    async fn instance_id(&mut self) -> wasmtime::Result<String> {
-        Err(not_for_activities("instance-id"))
-    }
-    async fn now(&mut self) -> wasmtime::Result<u64> {
-        Err(not_for_activities("now"))
-    }
-    async fn is_replaying(&mut self) -> wasmtime::Result<bool> {
-        Err(not_for_activities("is-replaying"))
-    }
-    async fn call_activity(&mut self, _: String, _: String) -> wasmtime::Result<u32> {
-        Err(not_for_activities("call-activity"))
-    }
-    async fn create_timer(&mut self, _: u64) -> wasmtime::Result<u32> {
-        Err(not_for_activities("create-timer"))
-    }
-    async fn wait_for_event(&mut self, _: String) -> wasmtime::Result<u32> {
-        Err(not_for_activities("wait-for-event"))
-    }
-    async fn cancel(&mut self, _: u32) -> wasmtime::Result<()> {
-        Err(not_for_activities("cancel"))
-    }
-    async fn call_sub_orchestrator(
-        &mut self,
-        _: String,
-        _: Option<String>,
-        _: String,
-    ) -> wasmtime::Result<u32> {
-        Err(not_for_activities("call-sub-orchestrator"))
-    }
-    async fn start_orchestration(
-        &mut self,
-        _: String,
-        _: Option<String>,
-        _: String,
-    ) -> wasmtime::Result<u32> {
-        Err(not_for_activities("start-orchestration"))
-    }
-    async fn send_event(&mut self, _: String, _: String, _: String) -> wasmtime::Result<()> {
-        Err(not_for_activities("send-event"))
-    }
-    async fn continue_as_new(&mut self, _: String, _: bool) -> wasmtime::Result<()> {
-        Err(not_for_activities("continue-as-new"))
-    }
-    async fn new_guid(&mut self) -> wasmtime::Result<String> {
-        Err(not_for_activities("new-guid"))
-    }
-    async fn call_activity_attempt(
-        &mut self,
-        _: String,
-        _: String,
-        _: u32,
-    ) -> wasmtime::Result<u32> {
-        Err(not_for_activities("call-activity-attempt"))
-    }
-    async fn signal_entity(&mut self, _: String, _: String, _: String) -> wasmtime::Result<u32> {
-        Err(not_for_activities("signal-entity"))
-    }
-    async fn call_entity(&mut self, _: String, _: String, _: String) -> wasmtime::Result<u32> {
-        Err(not_for_activities("call-entity"))
-    }
-    async fn lock_entities(&mut self, _: Vec<String>) -> wasmtime::Result<u32> {
-        Err(not_for_activities("lock-entities"))
-    }
-    async fn unlock_entities(&mut self) -> wasmtime::Result<()> {
-        Err(not_for_activities("unlock-entities"))
-    }
-    async fn wait_any(
-        &mut self,
-        _: Vec<u32>,
-    ) -> wasmtime::Result<(u32, orchestration::TaskOutcome)> {
-        Err(not_for_activities("wait-any"))
-    }
-    async fn set_custom_status(
-        &mut self,
-        _: Option<String>,
-    ) -> wasmtime::Result<Result<(), String>> {
-        Err(not_for_activities("set-custom-status"))
-    }
-    async fn log(&mut self, _: orchestration::LogLevel, _: String) -> wasmtime::Result<()> {
-        Err(not_for_activities("log"))
-    }
-}
+crate::refuse::refuse_orchestration!(ActState, not_for_activities);

@@ -3,7 +3,10 @@
 use crate::activity::{ActState, ActivityCall, ActivityCapabilities, ActivityError, failure};
 use crate::bindings::{Component as Bindings, ComponentPre};
 use crate::det_wasi::GuestLog;
+use crate::entity::EntState;
+use crate::entity_bindings::EntityHostPre;
 use crate::forbidden;
+use crate::forbidden::Sandboxed;
 use crate::limits::{error_types, format_duration};
 use crate::orchestration::OrchState;
 use crate::policy::{ActivityPolicy, Policy};
@@ -35,6 +38,9 @@ pub struct ComponentInfo {
     pub digest: String,
     pub orchestrators: Vec<String>,
     pub activities: Vec<String>,
+    /// Entity names (lower case) the component serves; empty when it does
+    /// not export `weft:durable/entities`.
+    pub entities: Vec<String>,
     /// WASI capabilities the component imports (filesystem, sockets, http, ...).
     /// Orchestrators get none of the dangerous ones; activities get what is configured.
     pub capabilities: Vec<String>,
@@ -48,15 +54,17 @@ pub enum LoadError {
     Compile(String),
     #[error("the component does not fit the weft:durable world: {0}")]
     Link(String),
-    #[error("the component failed while listing its orchestrators and activities: {0}")]
+    #[error("the component failed while listing its orchestrators, activities and entities: {0}")]
     Describe(String),
 }
 
-/// The Wasm runtime: one engine, and the two linkers orchestrators and activities use.
+/// The Wasm runtime: one engine, and the linkers orchestrators, activities
+/// and entities use.
 pub struct Runtime {
     engine: Engine,
     orchestrators: Linker<OrchState>,
     activities: Linker<ActState>,
+    entities: Linker<EntState>,
     cache_dir: Option<PathBuf>,
     policy: Arc<Policy>,
 }
@@ -71,6 +79,8 @@ pub struct LoadedComponent {
     policy: Arc<Policy>,
     orch_pre: ComponentPre<OrchState>,
     act_pre: ComponentPre<ActState>,
+    /// `None` when the component exports no entities.
+    ent_pre: Option<EntityHostPre<EntState>>,
 }
 
 impl Runtime {
@@ -88,12 +98,17 @@ impl Runtime {
         let mut orchestrators = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut orchestrators)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut orchestrators)?;
-        forbidden::install(&mut orchestrators)?;
+        forbidden::install(&mut orchestrators, Sandboxed::Orchestrators)?;
         Bindings::add_to_linker::<_, HasSelf<OrchState>>(&mut orchestrators, |s| s)?;
         let mut activities = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_async(&mut activities)?;
         wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut activities)?;
         Bindings::add_to_linker::<_, HasSelf<ActState>>(&mut activities, |s| s)?;
+        let mut entities = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut entities)?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut entities)?;
+        forbidden::install(&mut entities, Sandboxed::Entities)?;
+        Bindings::add_to_linker::<_, HasSelf<EntState>>(&mut entities, |s| s)?;
         if let Some(dir) = &cache_dir {
             std::fs::create_dir_all(dir)?;
         }
@@ -101,9 +116,15 @@ impl Runtime {
             engine,
             orchestrators,
             activities,
+            entities,
             cache_dir,
             policy: Arc::new(policy),
         })
+    }
+
+    /// The policy every component of this runtime runs under.
+    pub fn policy(&self) -> &Policy {
+        &self.policy
     }
 
     /// Compiles (or loads from the cache) and describes a component.
@@ -128,11 +149,15 @@ impl Runtime {
         .map_err(link)?;
         let act_pre = ComponentPre::new(self.activities.instantiate_pre(&component).map_err(link)?)
             .map_err(link)?;
+        // The imports are the same for every kind; only the export may be missing.
+        let ent_pre =
+            EntityHostPre::new(self.entities.instantiate_pre(&component).map_err(link)?).ok();
         let mut loaded = LoadedComponent {
             info: ComponentInfo {
                 digest,
                 orchestrators: Vec::new(),
                 activities: Vec::new(),
+                entities: Vec::new(),
                 capabilities: forbidden::capabilities(imports.into_iter()),
                 size: bytes.len(),
             },
@@ -140,8 +165,9 @@ impl Runtime {
             policy: self.policy.clone(),
             orch_pre,
             act_pre,
+            ent_pre,
         };
-        let (orchestrators, activities) =
+        let (orchestrators, activities, entities) =
             match tokio::time::timeout(DESCRIBE_TIMEOUT, loaded.describe()).await {
                 Ok(r) => r.map_err(|e| LoadError::Describe(format!("{e:#}")))?,
                 Err(_) => {
@@ -153,6 +179,7 @@ impl Runtime {
             };
         loaded.info.orchestrators = orchestrators;
         loaded.info.activities = activities;
+        loaded.info.entities = entities;
         Ok(Arc::new(loaded))
     }
 
@@ -242,7 +269,7 @@ impl LoadedComponent {
         Ok((store, stderr))
     }
 
-    async fn describe(&self) -> wasmtime::Result<(Vec<String>, Vec<String>)> {
+    async fn describe(&self) -> wasmtime::Result<(Vec<String>, Vec<String>, Vec<String>)> {
         let policy = self.policy.activity("");
         let (mut store, _) = self.activity_store("describe", &policy, None)?;
         let inst = self.act_pre.instantiate_async(&mut store).await?;
@@ -254,7 +281,20 @@ impl LoadedComponent {
             .weft_durable_activities()
             .call_names(&mut store)
             .await?;
-        Ok((orchestrators, activities))
+        let entities = match &self.ent_pre {
+            Some(pre) => self.entity_names(pre).await?,
+            None => Vec::new(),
+        };
+        Ok((orchestrators, activities, entities))
+    }
+
+    /// Whether this component serves entity `name` (lower case).
+    pub fn serves_entity(&self, name: &str) -> bool {
+        self.info.entities.iter().any(|n| n == name)
+    }
+
+    pub(crate) fn entity_pre(&self) -> Option<&EntityHostPre<EntState>> {
+        self.ent_pre.as_ref()
     }
 
     /// Runs activity `name` once, within the activity limits. `Ok(Err(_))` is

@@ -93,14 +93,79 @@ impl AllowedHost {
             None => port == default_port(scheme),
         };
         let host_ok = match &self.host {
-            HostPattern::Any => true,
+            // A wildcard never reaches the machine itself or its link: those
+            // need an entry naming them.
+            HostPattern::Any => !is_local(host),
             HostPattern::Exact(h) => h == host,
-            HostPattern::Subdomains(d) => host
-                .strip_suffix(d.as_str())
-                .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.')),
+            HostPattern::Subdomains(d) => {
+                !is_local(host)
+                    && host
+                        .strip_suffix(d.as_str())
+                        .is_some_and(|sub| sub.len() > 1 && sub.ends_with('.'))
+            }
         };
         port_ok && host_ok
     }
+}
+
+/// Loopback and link-local hosts (`localhost`, 127.0.0.0/8, ::1,
+/// 169.254.0.0/16 — where cloud metadata services answer — and fe80::/10).
+fn is_local(host: &str) -> bool {
+    if host == "localhost" || host.ends_with(".localhost") {
+        return true;
+    }
+    // `2130706433`, `0x7f.1`, `127.1`: other spellings of an IPv4 address
+    // that a resolver may still connect to; only the dotted quad is read.
+    let numeric = host.starts_with(|c: char| c.is_ascii_digit())
+        && host
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == '.' || c == 'x');
+    if numeric && !host.contains(':') && host.parse::<std::net::Ipv4Addr>().is_err() {
+        return true;
+    }
+    match host.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V4(a)) => a.is_loopback() || a.is_link_local() || a.is_unspecified(),
+        Ok(std::net::IpAddr::V6(a)) => {
+            a.is_loopback()
+                || a.is_unspecified()
+                || (a.segments()[0] & 0xffc0) == 0xfe80
+                || a.to_ipv4_mapped()
+                    .is_some_and(|v4| v4.is_loopback() || v4.is_link_local())
+        }
+        Err(_) => false,
+    }
+}
+
+/// Whether `uri` may be requested under `allowed`; `Err` names the target
+/// (`host:port`) to allow, for the refusal's message. Activities' `wasi:http`
+/// and the host's durable HTTP use this one rule.
+pub fn check_egress(allowed: &[AllowedHost], uri: &http::Uri) -> Result<(), String> {
+    let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
+    let Some(authority) = uri.authority() else {
+        return Err(uri.to_string());
+    };
+    // `allowed.test@elsewhere.test`: the host is the part after `@`, but the
+    // connection would be made to the whole text; refuse it outright.
+    if authority.as_str().contains('@') {
+        return Err(authority.to_string());
+    }
+    let host = normalize(
+        authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']'),
+    );
+    let port = authority
+        .port_u16()
+        .unwrap_or_else(|| default_port(&scheme));
+    if allowed.iter().any(|a| a.allows(&scheme, &host, port)) {
+        return Ok(());
+    }
+    Err(if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    })
 }
 
 impl std::str::FromStr for AllowedHost {
@@ -181,33 +246,7 @@ impl Egress {
 
     /// `Err(host:port)` when the request may not be sent.
     fn check(&self, uri: &http::Uri) -> Result<(), String> {
-        let scheme = uri.scheme_str().unwrap_or("https").to_ascii_lowercase();
-        let Some(authority) = uri.authority() else {
-            return Err(uri.to_string());
-        };
-        // `allowed.test@elsewhere.test`: the host is the part after `@`, but the
-        // connection would be made to the whole text; refuse it outright.
-        if authority.as_str().contains('@') {
-            return Err(authority.to_string());
-        }
-        let host = normalize(
-            authority
-                .host()
-                .trim_start_matches('[')
-                .trim_end_matches(']'),
-        );
-        let port = authority
-            .port_u16()
-            .unwrap_or_else(|| default_port(&scheme));
-        if self.allowed.iter().any(|a| a.allows(&scheme, &host, port)) {
-            return Ok(());
-        }
-        let shown = if host.contains(':') {
-            format!("[{host}]:{port}")
-        } else {
-            format!("{host}:{port}")
-        };
-        Err(shown)
+        check_egress(&self.allowed, uri)
     }
 }
 
@@ -322,6 +361,30 @@ mod tests {
         assert!(!allowed(&["*.example.com"], "https://badexample.com/"));
         assert!(allowed(&["*:8080"], "http://anything:8080/"));
         assert!(!allowed(&["*"], "http://a.test@b.test/"));
+    }
+
+    #[test]
+    fn wildcards_never_reach_loopback_or_link_local() {
+        for uri in [
+            "http://127.0.0.1/",
+            "http://127.9.9.9/",
+            "http://localhost/",
+            "http://api.localhost/",
+            "http://[::1]/",
+            "http://169.254.169.254/",
+            "http://[fe80::1]/",
+            "http://2130706433/",
+            "http://0x7f.1/",
+            "http://127.1/",
+        ] {
+            assert!(!allowed(&["*"], uri), "{uri}");
+            assert!(!allowed(&["*:80"], uri), "{uri}");
+        }
+        assert!(allowed(&["*"], "http://93.184.216.34/"));
+        assert!(allowed(&["*"], "http://deadbeef.example/"));
+        assert!(allowed(&["127.0.0.1"], "http://127.0.0.1/"));
+        assert!(allowed(&["localhost:80"], "http://localhost/"));
+        assert!(allowed(&["169.254.169.254"], "http://169.254.169.254/"));
     }
 
     #[test]

@@ -41,33 +41,49 @@ const ENTRY_POINTS: &[(&str, &str, &str)] = &[
     ),
 ];
 
-/// The error an orchestrator gets for reaching outside the sandbox.
+/// Which deterministic guest a linker serves (the refusal's advice differs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sandboxed {
+    Orchestrators,
+    Entities,
+}
+
+/// The error an orchestrator or entity gets for reaching outside the sandbox.
 #[derive(Debug, Clone)]
 pub struct Forbidden {
     pub capability: String,
     pub import: String,
+    pub guest: Sandboxed,
 }
 
 impl fmt::Display for Forbidden {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "orchestrators cannot use {} (called {}): an orchestrator must be deterministic so it can be \
-             replayed. Move this work into an activity and call it with call_activity",
-            self.capability, self.import
-        )
+        let (capability, import) = (&self.capability, &self.import);
+        match self.guest {
+            Sandboxed::Orchestrators => write!(
+                f,
+                "orchestrators cannot use {capability} (called {import}): an orchestrator must be deterministic so it can be \
+                 replayed. Move this work into an activity and call it with call_activity"
+            ),
+            Sandboxed::Entities => write!(
+                f,
+                "entities cannot use {capability} (called {import}): entity operations run in the same deterministic \
+                 sandbox as orchestrators. Start an orchestration from the operation and do this work in one of its activities"
+            ),
+        }
     }
 }
 
 impl std::error::Error for Forbidden {}
 
 /// Replaces the entry points in `linker` (which already has full WASI) with traps.
-pub fn install<T: 'static>(linker: &mut Linker<T>) -> wasmtime::Result<()> {
+pub fn install<T: 'static>(linker: &mut Linker<T>, guest: Sandboxed) -> wasmtime::Result<()> {
     linker.allow_shadowing(true);
     for &(interface, func, capability) in ENTRY_POINTS {
         let err = Forbidden {
             capability: capability.to_owned(),
             import: format!("{interface}#{func}"),
+            guest,
         };
         linker
             .instance(interface)?

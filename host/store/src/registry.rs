@@ -49,6 +49,10 @@ pub struct ComponentRecord {
     pub orchestrators: Vec<String>,
     /// Activity names it exports.
     pub activities: Vec<String>,
+    /// Entity names (lower case) it exports; absent in records written
+    /// before entities existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub entities: Vec<String>,
     /// WASI capabilities it imports.
     pub capabilities: Vec<String>,
     /// Size of the bytes.
@@ -57,35 +61,38 @@ pub struct ComponentRecord {
     pub deployed: Timestamp,
 }
 
-/// The two name spaces a component serves.
+/// The name spaces a component serves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum NameKind {
     /// An orchestrator name.
     Orchestrator,
     /// An activity name.
     Activity,
+    /// An entity name.
+    Entity,
 }
 
 impl NameKind {
+    /// Every kind, in code order.
+    pub const ALL: [NameKind; 3] = [NameKind::Orchestrator, NameKind::Activity, NameKind::Entity];
+
     fn code(self) -> u8 {
         match self {
             NameKind::Orchestrator => 1,
             NameKind::Activity => 2,
+            NameKind::Entity => 3,
         }
     }
 
     fn from_code(code: u8) -> Option<NameKind> {
-        match code {
-            1 => Some(NameKind::Orchestrator),
-            2 => Some(NameKind::Activity),
-            _ => None,
-        }
+        NameKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
     fn names(self, r: &ComponentRecord) -> &[String] {
         match self {
             NameKind::Orchestrator => &r.orchestrators,
             NameKind::Activity => &r.activities,
+            NameKind::Entity => &r.entities,
         }
     }
 }
@@ -154,7 +161,7 @@ impl Store {
                 .insert(record.digest.as_str(), bytes)
                 .during(DURING)?;
             let mut current = txn.open_table(CURRENT).during(DURING)?;
-            for kind in [NameKind::Orchestrator, NameKind::Activity] {
+            for kind in NameKind::ALL {
                 for name in kind.names(record) {
                     current
                         .insert((kind.code(), name.as_str()), record.digest.as_str())
@@ -243,7 +250,7 @@ impl Store {
                 .remove(digest)
                 .during(DURING)?;
             let mut current = txn.open_table(CURRENT).during(DURING)?;
-            for kind in [NameKind::Orchestrator, NameKind::Activity] {
+            for kind in NameKind::ALL {
                 for name in kind.names(&removed) {
                     let key = (kind.code(), name.as_str());
                     let points_here = current

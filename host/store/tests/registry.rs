@@ -13,6 +13,7 @@ fn record(digest: &str, orchestrators: &[&str], deployed: u64) -> ComponentRecor
         digest: digest.to_owned(),
         orchestrators: orchestrators.iter().map(|s| s.to_string()).collect(),
         activities: vec!["Act".to_owned()],
+        entities: vec!["counter".to_owned()],
         capabilities: vec!["stdio".to_owned()],
         size: 4,
         deployed: Timestamp(deployed),

@@ -3,7 +3,7 @@
 use super::{CommandKind, Origin};
 use crate::action::Action;
 use crate::task::Outcome;
-use weft_core::{EventKind, ScheduleId};
+use weft_core::{EventKind, HTTP_ACTIVITY, ScheduleId, same_target};
 
 pub(crate) struct Activity;
 
@@ -32,9 +32,13 @@ impl CommandKind for Activity {
     fn same(&self, recorded: &EventKind, attempted: &EventKind) -> bool {
         match (recorded, attempted) {
             (
-                EventKind::TaskScheduled { name: a, .. },
-                EventKind::TaskScheduled { name: b, .. },
-            ) => a == b,
+                EventKind::TaskScheduled {
+                    name: a, input: x, ..
+                },
+                EventKind::TaskScheduled {
+                    name: b, input: y, ..
+                },
+            ) => a == b && (a != HTTP_ACTIVITY || same_target(x, y)),
             _ => false,
         }
     }

@@ -15,6 +15,12 @@
 //!   (23-event histories) from `versioned-v1`, checked against
 //!   `versioned-v2` (compatible) and `versioned-v3` (diverging); wall time of
 //!   each check.
+//! - entity: one hot `Counter` entity (examples/counter) signalled `add 1`
+//!   N times from clients at once; entity operations per second from the
+//!   first signal until the state reads N (issue 9: target >= 5,000/s).
+//! - transfers: `Transfer`s (examples/critical-section) between 100
+//!   accounts, each locking two accounts; transfers per second, and the
+//!   total checked unchanged.
 //!
 //! Figures go to stdout as text and one JSON line; docs/BENCHMARKS.md records them.
 
@@ -30,7 +36,7 @@ pub struct BenchArgs {
     /// Directory with hello-sequence.wasm and fan-out-fan-in.wasm.
     #[arg(long, default_value = "target/components")]
     components: PathBuf,
-    /// Which workload: w1, w2, w3, w4, runaway, deploy or all.
+    /// Which workload: w1, w2, w3, w4, runaway, deploy, entity, transfers or all.
     #[arg(long, default_value = "all")]
     workload: String,
     /// runaway: the hostile test program (built by scripts/build-components.sh).
@@ -54,6 +60,12 @@ pub struct BenchArgs {
     /// W4: Countdown iterations.
     #[arg(long, default_value_t = 10_000)]
     iterations: u64,
+    /// entity: signals to the one hot entity.
+    #[arg(long, default_value_t = 20_000)]
+    signals: u64,
+    /// transfers: concurrent transfers between the 100 accounts.
+    #[arg(long, default_value_t = 1000)]
+    transfers: u64,
     /// Store file (default: a fresh file in a temporary directory).
     #[arg(long)]
     store: Option<PathBuf>,
@@ -98,6 +110,12 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         if matches!(a.workload.as_str(), "deploy" | "all") {
             report.insert("deploy".into(), deploy(&weft, a.n, &a.test_components).await?);
         }
+        if matches!(a.workload.as_str(), "entity" | "all") {
+            report.insert("entity".into(), super::bench_entities::hot_entity(&weft, a.signals).await?);
+        }
+        if matches!(a.workload.as_str(), "transfers" | "all") {
+            report.insert("transfers".into(), super::bench_entities::transfers(&weft, a.transfers).await?);
+        }
         println!("{}", serde_json::Value::Object(report));
         anyhow::Ok(())
     });
@@ -106,7 +124,7 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
     result.map(|_| ExitCode::SUCCESS)
 }
 
-async fn finish(weft: &Weft, id: &str) -> anyhow::Result<()> {
+pub(super) async fn finish(weft: &Weft, id: &str) -> anyhow::Result<()> {
     let s = weft
         .wait_for_completion(id, Duration::from_secs(600))
         .await?

@@ -7,7 +7,9 @@
 //! of a running server the same way. `bench` runs the benchmark workloads in-process.
 
 mod bench;
+mod bench_entities;
 mod components;
+mod entities;
 mod remote;
 mod serve;
 
@@ -55,6 +57,14 @@ enum Command {
     PurgeHistory(remote::PurgeArgs),
     /// Delete a task hub and all its data.
     DeleteTaskHub(remote::DeleteHubArgs),
+    /// Signal an operation on a durable entity (one way).
+    SignalEntity(entities::SignalEntityArgs),
+    /// Show a durable entity's state.
+    GetEntity(entities::GetEntityArgs),
+    /// List durable entities, filtered and paged.
+    GetEntities(entities::GetEntitiesArgs),
+    /// Delete entities that have no state, no lock and nothing waiting.
+    CleanEntities(entities::CleanEntitiesArgs),
     /// Deploy components (.wasm files) into a running server.
     Deploy(components::DeployArgs),
     /// List stored components, or show or remove one.
@@ -81,6 +91,10 @@ pub fn main() -> ExitCode {
         Command::Wait(a) => remote::wait(a),
         Command::PurgeHistory(a) => remote::purge_history(a),
         Command::DeleteTaskHub(a) => remote::delete_task_hub(a),
+        Command::SignalEntity(a) => entities::signal_entity(a),
+        Command::GetEntity(a) => entities::get_entity(a),
+        Command::GetEntities(a) => entities::get_entities(a),
+        Command::CleanEntities(a) => entities::clean_entities(a),
         Command::Deploy(a) => components::deploy(a),
         Command::Components(a) => components::components(a),
         Command::Bench(a) => bench::run(a),

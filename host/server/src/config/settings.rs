@@ -9,7 +9,8 @@
 
 use super::names::{ActivityTable, OrchestratorTable};
 use super::values::{
-    ComponentSize, Count, DirGrant, EnvGrant, GuestMemory, HttpGrant, Limit, capabilities,
+    ComponentSize, Count, DirGrant, EnvGrant, GuestMemory, HttpGrant, Limit, ResponseSize,
+    capabilities,
 };
 use crate::host::HostConfig;
 use crate::http::listen::ConnectionLimits;
@@ -91,6 +92,10 @@ pub struct Settings {
     /// Events one execution's history may hold [default: 100000].
     #[arg(long, env = "WEFT_MAX_HISTORY_EVENTS")]
     pub max_history_events: Option<Count>,
+    /// Largest response body a durable HTTP call records, at most 16MiB
+    /// [default: 1MiB]; a larger one fails the call with weft.HttpResponseTooLarge.
+    #[arg(long, env = "WEFT_MAX_HTTP_RESPONSE")]
+    pub max_http_response: Option<ResponseSize>,
     /// Largest component `POST …/components` accepts, at most 1GiB [default: 64MiB].
     #[arg(long, env = "WEFT_MAX_COMPONENT_SIZE")]
     pub max_component_size: Option<ComponentSize>,
@@ -166,6 +171,7 @@ impl Settings {
             max_tasks_per_turn: self.max_tasks_per_turn.or(low.max_tasks_per_turn),
             max_history_events: self.max_history_events.or(low.max_history_events),
             max_component_size: self.max_component_size.or(low.max_component_size),
+            max_http_response: self.max_http_response.or(low.max_http_response),
             log_format: self.log_format.or(low.log_format),
             max_connections: self.max_connections.or(low.max_connections),
             header_read_timeout: self.header_read_timeout.or(low.header_read_timeout),
@@ -201,6 +207,9 @@ impl Settings {
         }
         if let Some(Count(n)) = self.max_history_events {
             host.max_history = n as usize;
+        }
+        if let Some(ResponseSize(n)) = self.max_http_response {
+            host.max_http_response = n as usize;
         }
         if let Some(hub) = self.task_hub_name {
             host.default_hub = hub;

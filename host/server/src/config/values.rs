@@ -25,6 +25,7 @@ deserialize_from_str!(
     Limit,
     GuestMemory,
     ComponentSize,
+    ResponseSize,
     EnvGrant,
     DirGrant,
     HttpGrant
@@ -85,6 +86,18 @@ impl FromStr for ComponentSize {
     type Err = String;
     fn from_str(text: &str) -> Result<ComponentSize, String> {
         units::parse_size(text, 1 << 30).map(ComponentSize)
+    }
+}
+
+/// The largest response body durable HTTP records: at most 16 MiB (it is
+/// kept in the history).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ResponseSize(pub u64);
+
+impl FromStr for ResponseSize {
+    type Err = String;
+    fn from_str(text: &str) -> Result<ResponseSize, String> {
+        units::parse_size(text, 16 << 20).map(ResponseSize)
     }
 }
 

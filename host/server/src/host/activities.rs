@@ -86,6 +86,9 @@ pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
 }
 
 async fn run(shared: &Shared, work: &ActivityWork) -> Result<weft_core::Json, Failure> {
+    if work.name == weft_core::HTTP_ACTIVITY {
+        return super::durable_http_call::run(shared, work).await;
+    }
     // The instance's own component when it exports the activity (loaded on
     // demand after a restart), else the current one for the name.
     let pinned = shared

@@ -169,14 +169,18 @@ impl Shared {
                     input,
                     attempt,
                 } => {
-                    // The instance's own component when it exports the activity.
-                    let component = self
-                        .registry
-                        .read()
-                        .expect("registry lock")
-                        .activity(name, &record.component)
-                        .map(|c| c.info.digest.clone())
-                        .unwrap_or_default();
+                    // The instance's own component when it exports the activity
+                    // for durable HTTP, whose policy applies.
+                    let component = if name == weft_core::HTTP_ACTIVITY {
+                        record.component.clone()
+                    } else {
+                        self.registry
+                            .read()
+                            .expect("registry lock")
+                            .activity(name, &record.component)
+                            .map(|c| c.info.digest.clone())
+                            .unwrap_or_default()
+                    };
                     work.activities.push(ActivityWork {
                         instance: instance.clone(),
                         execution: record.execution_id.clone(),
@@ -287,33 +291,57 @@ impl Shared {
                         },
                     )),
                 }),
-                // Entity actions come from the engine's entity commands,
-                // which no guest import reaches yet (issue 9 is in progress:
-                // the entity dispatcher is not built). A call is answered
-                // with a failure so a caller could never hang on it.
-                Action::CallEntity { entity, caller, .. } => {
-                    tracing::error!(%instance, %entity, "entities are not served by this host yet");
-                    work.outbox.push(Outgoing::Deliver {
-                        instance: caller.instance_id.clone(),
-                        message: Message::for_execution(
-                            caller.execution_id.clone(),
-                            HistoryEvent::new(
+                Action::SignalEntity {
+                    entity,
+                    operation,
+                    input,
+                } => work.outbox.push(super::entity_turn::signal(
+                    entity,
+                    operation,
+                    input.clone(),
+                    None,
+                    now,
+                )),
+                Action::CallEntity {
+                    entity,
+                    operation,
+                    input,
+                    caller,
+                } => work.outbox.push(super::entity_turn::signal(
+                    entity,
+                    operation,
+                    input.clone(),
+                    Some(caller.clone()),
+                    now,
+                )),
+                // The first entity (in lock order) gets the request; each
+                // passes it on, the last grants it.
+                Action::RequestLocks { entities, owner } => match entities.first() {
+                    Some(first) => work.outbox.push(Outgoing::Deliver {
+                        instance: first.instance_id(),
+                        message: Message::new(HistoryEvent::new(
+                            now,
+                            EventKind::EntityLockRequest {
+                                owner: owner.clone(),
+                                entities: entities.clone(),
+                                position: 0,
+                            },
+                        )),
+                    }),
+                    None => tracing::error!(%instance, "a lock request without entities; dropped"),
+                },
+                Action::ReleaseLocks { entities, owner } => {
+                    for e in entities {
+                        work.outbox.push(Outgoing::Deliver {
+                            instance: e.instance_id(),
+                            message: Message::new(HistoryEvent::new(
                                 now,
-                                EventKind::EntityOperationFailed {
-                                    scheduled_id: caller.schedule_id,
-                                    failure: Failure::new(
-                                        "weft.EntitiesNotServed",
-                                        format!("entity '{entity}' cannot be called: this host does not run durable entities yet"),
-                                    ),
+                                EventKind::EntityUnlockRequest {
+                                    owner: owner.clone(),
                                 },
-                            ),
-                        ),
-                    });
-                }
-                Action::SignalEntity { .. }
-                | Action::RequestLocks { .. }
-                | Action::ReleaseLocks { .. } => {
-                    tracing::error!(%instance, "entities are not served by this host yet; {action:?} dropped");
+                            )),
+                        });
+                    }
                 }
                 Action::SendEvent {
                     instance: target,
@@ -336,7 +364,7 @@ impl Shared {
 
     /// The row and start message of a child, on the current component for
     /// its name (whichever component that is); `None` when none serves it.
-    fn child_start(
+    pub(super) fn child_start(
         &self,
         child: &InstanceId,
         name: &str,

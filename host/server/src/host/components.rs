@@ -37,6 +37,7 @@ pub struct ComponentView {
     pub digest: String,
     pub orchestrators: Vec<String>,
     pub activities: Vec<String>,
+    pub entities: Vec<String>,
     pub capabilities: Vec<String>,
     pub size: u64,
     pub deployed_time: String,
@@ -50,6 +51,7 @@ pub struct ComponentView {
 pub struct CurrentFor {
     pub orchestrators: Vec<String>,
     pub activities: Vec<String>,
+    pub entities: Vec<String>,
 }
 
 impl Weft {
@@ -72,6 +74,7 @@ impl Weft {
             digest: info.digest.clone(),
             orchestrators: info.orchestrators.clone(),
             activities: info.activities.clone(),
+            entities: info.entities.clone(),
             capabilities: info.capabilities.clone(),
             size: bytes.len() as u64,
             deployed: self.clock().now(),
@@ -128,17 +131,19 @@ impl Weft {
         Ok(records
             .into_iter()
             .map(|r| {
-                let (orchestrators, activities) = registry.current_names(&r.digest);
+                let (orchestrators, activities, entities) = registry.current_names(&r.digest);
                 ComponentView {
                     pinned_instances: pinned.get(&r.digest).map_or(0, Vec::len),
                     current_for: CurrentFor {
                         orchestrators,
                         activities,
+                        entities,
                     },
                     deployed_time: r.deployed.to_rfc3339(),
                     digest: r.digest,
                     orchestrators: r.orchestrators,
                     activities: r.activities,
+                    entities: r.entities,
                     capabilities: r.capabilities,
                     size: r.size,
                 }

@@ -5,6 +5,9 @@ use std::path::PathBuf;
 /// Default for [`HostConfig::max_history`].
 pub const DEFAULT_MAX_HISTORY: usize = 100_000;
 
+/// Default for [`HostConfig::max_http_response`]: 1 MiB.
+pub const DEFAULT_MAX_HTTP_RESPONSE: usize = 1 << 20;
+
 /// How a host is set up. `serve` fills it from flags.
 #[derive(Clone, Debug)]
 pub struct HostConfig {
@@ -27,6 +30,8 @@ pub struct HostConfig {
     pub policy: weft_runtime::Policy,
     /// Most events one execution's history may hold.
     pub max_history: usize,
+    /// Largest response body a durable HTTP call records, in bytes.
+    pub max_http_response: usize,
     /// Where time comes from (timestamps, timers): the system clock, or a
     /// test's [`ManualClock`](super::ManualClock).
     pub clock: super::HostClock,
@@ -44,6 +49,7 @@ impl HostConfig {
             default_hub: "default".to_owned(),
             policy: Default::default(),
             max_history: DEFAULT_MAX_HISTORY,
+            max_http_response: DEFAULT_MAX_HTTP_RESPONSE,
             clock: super::HostClock::system(),
         }
     }

@@ -32,6 +32,11 @@ struct Slot {
     guest: Option<Guest>,
     /// The instance row as of the last commit (saves a read per turn).
     record: Option<InstanceRecord>,
+    /// (Entities.) Messages in the inbox that wait for a lock to be released;
+    /// looked at again when anything new arrives.
+    deferred: Vec<(u64, Message)>,
+    /// (Entities.) The entity row as of the last commit.
+    entity: Option<weft_store::EntityRecord>,
 }
 
 /// A task hub's current state, for `GET /metrics`.
@@ -90,6 +95,8 @@ pub struct Shared {
     max_hot: usize,
     /// Most events one execution's history may hold.
     max_history: usize,
+    /// Largest response body a durable HTTP call records.
+    pub max_http_response: usize,
     /// Where time comes from.
     pub clock: super::HostClock,
     waiters: Mutex<HashMap<InstanceId, Vec<oneshot::Sender<()>>>>,
@@ -117,6 +124,7 @@ impl Shared {
             hot: Mutex::new(Lru::new()),
             max_hot: config.max_hot,
             max_history: config.max_history,
+            max_http_response: config.max_http_response,
             clock: config.clock.clone(),
             waiters: Mutex::new(HashMap::new()),
         }
@@ -237,7 +245,7 @@ impl Shared {
             .lock()
             .expect("slots lock")
             .values()
-            .map(|s| s.pending.len())
+            .map(|s| s.pending.len() + s.deferred.len())
             .sum();
         Gauges {
             hot: self.hot.lock().expect("hot lock").len(),
@@ -265,6 +273,9 @@ impl Shared {
     }
 
     async fn run_instance(self: Arc<Self>, instance: InstanceId) {
+        if instance.is_entity() {
+            return self.run_entity(instance).await;
+        }
         loop {
             let (messages, guest, record) = {
                 let mut slots = self.slots.lock().expect("slots lock");
@@ -344,6 +355,43 @@ impl Shared {
         }
     }
 
+    /// [`Shared::run_instance`] for an entity: each turn takes the new
+    /// messages and the ones still waiting for a lock (see `entity_turn`).
+    async fn run_entity(self: Arc<Self>, instance: InstanceId) {
+        loop {
+            let (queue, cached) = {
+                let mut slots = self.slots.lock().expect("slots lock");
+                let Some(slot) = slots.get_mut(&instance) else {
+                    return;
+                };
+                if slot.pending.is_empty() {
+                    slot.running = false;
+                    if slot.deferred.is_empty() {
+                        slots.remove(&instance);
+                    }
+                    return;
+                }
+                let mut queue = std::mem::take(&mut slot.deferred);
+                queue.append(&mut slot.pending);
+                queue.sort_by_key(|(s, _)| *s);
+                (queue, slot.entity.take())
+            };
+            let permit = self.turn_permits.clone().acquire_owned().await;
+            let after = self.entity_turn(&instance, queue, cached).await;
+            drop(permit);
+            if after.reload_inbox {
+                self.reload_inbox(&instance).await;
+                continue;
+            }
+            let mut slots = self.slots.lock().expect("slots lock");
+            let Some(slot) = slots.get_mut(&instance) else {
+                return; // the task hub was deleted meanwhile
+            };
+            slot.entity = after.record;
+            slot.deferred = after.deferred;
+        }
+    }
+
     /// Puts the instance's stored inbox back into its pending list after a turn
     /// that was not committed: after a short pause, and once storage is
     /// writable again if a fault was the reason.
@@ -366,6 +414,9 @@ impl Shared {
                 };
                 slot.record = None;
                 slot.guest = None;
+                slot.entity = None;
+                // Waiting messages are in the stored inbox too.
+                slot.pending.append(&mut slot.deferred);
                 let known: std::collections::HashSet<u64> =
                     slot.pending.iter().map(|(s, _)| *s).collect();
                 let mut missing: Vec<_> = stored
@@ -594,7 +645,8 @@ impl Shared {
         self.commit_failure_status(record, failure, now).await
     }
 
-    /// Marks the instance Failed without touching its history or inbox.
+    /// Marks the instance Failed without touching its history or inbox; the
+    /// critical section it leaves open is released, as on every ending.
     async fn commit_failure_status(
         self: &Arc<Self>,
         old: InstanceRecord,
@@ -606,12 +658,29 @@ impl Shared {
         record.status = ending.status();
         record.output = ending.output();
         record.updated = now;
-        if let Some(record) = self.commit(&old, Change::row(record)).await {
+        let mut change = Change::row(record);
+        if old.history_len > 0 {
+            match self.store.history(&old.instance_id).await {
+                Ok(history) => change
+                    .actions
+                    .extend(weft_engine::release_held(&old.instance_id, &history)),
+                Err(e) => {
+                    tracing::error!(instance = %old.instance_id, "cannot read history: {e}; retrying");
+                    return AfterTurn::retry();
+                }
+            }
+        }
+        if let Some(record) = self.commit(&old, change).await {
             finished(&record);
             AfterTurn::done(None, Some(record))
         } else {
             AfterTurn::retry()
         }
+    }
+
+    /// The runtime's policy (for a component that is not loaded).
+    pub(super) fn default_policy(&self) -> &weft_runtime::Policy {
+        self.runtime.policy()
     }
 
     /// Whether an orchestrator or activity name is served (for error messages).

@@ -12,6 +12,10 @@ pub enum ClientError {
     UnknownOrchestrator { name: String, known: Vec<String> },
     #[error("{0}")]
     InvalidInstanceId(#[from] InstanceIdError),
+    #[error("no deployed component serves entity '{name}'; served entities: [{}]", known.join(", "))]
+    UnknownEntity { name: String, known: Vec<String> },
+    #[error("{0}")]
+    InvalidEntityId(#[from] weft_core::EntityIdError),
     #[error("invalid event name: {0}")]
     InvalidEventName(String),
     #[error("invalid task hub name: {0}")]

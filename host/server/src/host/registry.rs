@@ -5,14 +5,15 @@ use std::sync::{Arc, RwLock};
 use weft_runtime::{LoadedComponent, Runtime};
 use weft_store::Storage;
 
-/// Components by digest, and the current component for each orchestrator and
-/// activity name. Instances keep the digest they started on, so old
+/// Components by digest, and the current component for each orchestrator,
+/// activity and entity name. Instances keep the digest they started on, so old
 /// digests stay here while anything may need them.
 #[derive(Default)]
 pub struct Registry {
     by_digest: HashMap<String, Arc<LoadedComponent>>,
     orchestrators: HashMap<String, String>,
     activities: HashMap<String, String>,
+    entities: HashMap<String, String>,
 }
 
 impl Registry {
@@ -24,6 +25,9 @@ impl Registry {
         }
         for name in &component.info.activities {
             self.activities.insert(name.clone(), digest.clone());
+        }
+        for name in &component.info.entities {
+            self.entities.insert(name.clone(), digest.clone());
         }
         self.by_digest.insert(digest, component);
     }
@@ -48,9 +52,22 @@ impl Registry {
         self.activities.get(name).and_then(|d| self.get(d))
     }
 
+    /// The current component serving entity `name` (lower case). Entities
+    /// are not pinned: each batch runs on the current code for the name.
+    pub fn entity(&self, name: &str) -> Option<Arc<LoadedComponent>> {
+        self.entities.get(name).and_then(|d| self.get(d))
+    }
+
     /// Known orchestrator names, sorted (for error messages).
     pub fn orchestrator_names(&self) -> Vec<String> {
         let mut v: Vec<_> = self.orchestrators.keys().cloned().collect();
+        v.sort();
+        v
+    }
+
+    /// Known entity names, sorted.
+    pub fn entity_names(&self) -> Vec<String> {
+        let mut v: Vec<_> = self.entities.keys().cloned().collect();
         v.sort();
         v
     }
@@ -73,6 +90,7 @@ impl Registry {
         let names = match kind {
             weft_store::NameKind::Orchestrator => &mut self.orchestrators,
             weft_store::NameKind::Activity => &mut self.activities,
+            weft_store::NameKind::Entity => &mut self.entities,
         };
         names.insert(name.to_owned(), digest.to_owned());
     }
@@ -81,6 +99,7 @@ impl Registry {
     pub fn reset_current(&mut self, current: &[weft_store::CurrentName]) {
         self.orchestrators.clear();
         self.activities.clear();
+        self.entities.clear();
         for (kind, name, digest) in current {
             self.set_current(*kind, name, digest);
         }
@@ -91,8 +110,8 @@ impl Registry {
         self.by_digest.remove(digest);
     }
 
-    /// The names `digest` is current for: (orchestrators, activities).
-    pub fn current_names(&self, digest: &str) -> (Vec<String>, Vec<String>) {
+    /// The names `digest` is current for: (orchestrators, activities, entities).
+    pub fn current_names(&self, digest: &str) -> (Vec<String>, Vec<String>, Vec<String>) {
         let pick = |m: &HashMap<String, String>| {
             let mut v: Vec<String> = m
                 .iter()
@@ -102,7 +121,11 @@ impl Registry {
             v.sort();
             v
         };
-        (pick(&self.orchestrators), pick(&self.activities))
+        (
+            pick(&self.orchestrators),
+            pick(&self.activities),
+            pick(&self.entities),
+        )
     }
 
     /// Adds a component by digest only (an old version instances still need).

@@ -34,6 +34,10 @@ impl TaskHub {
         TaskHub { shared, weft }
     }
 
+    pub(super) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     /// This hub's name.
     pub fn name(&self) -> &str {
         self.shared.store.task_hub().as_str()

@@ -82,6 +82,7 @@ pub async fn deploy(
         "digest": i.digest,
         "orchestrators": i.orchestrators,
         "activities": i.activities,
+        "entities": i.entities,
         "capabilities": i.capabilities,
     });
     Ok((status, axum::Json(body)).into_response())

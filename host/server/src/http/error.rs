@@ -25,11 +25,13 @@ impl From<ClientError> for ApiError {
         let status = match &e {
             ClientError::UnknownOrchestrator { .. }
             | ClientError::InvalidInstanceId(_)
+            | ClientError::InvalidEntityId(_)
             | ClientError::InvalidEventName(_)
             | ClientError::InvalidTaskHub(_)
             | ClientError::InvalidArgument(_) => StatusCode::BAD_REQUEST,
             ClientError::Conflict { .. } | ClientError::WrongStatus { .. } => StatusCode::CONFLICT,
             ClientError::NotFound(_)
+            | ClientError::UnknownEntity { .. }
             | ClientError::TaskHubNotFound(_)
             | ClientError::ComponentNotFound(_) => StatusCode::NOT_FOUND,
             ClientError::ComponentPinned { .. } => StatusCode::CONFLICT,

@@ -4,15 +4,12 @@ use super::ApiState;
 use super::error::ApiError;
 use super::history;
 use super::payload;
-use super::routes::{Ctx, accepted};
+use super::routes::{Ctx, accepted, continuation, page};
 use crate::host::Status;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
-
-/// Continuation header of the list route, both ways.
-const CONTINUATION: &str = "x-ms-continuation-token";
 
 /// Instances per page when the request gives no `top`: the route then pages
 /// through everything itself, as Durable Functions does.
@@ -85,15 +82,7 @@ pub async fn list(
     let ctx = Ctx::new(&st, &headers, q).await?;
     let filter = ctx.params.filter()?;
     let show_input = ctx.params.bool("showInput", true)?;
-    let token = headers
-        .get(CONTINUATION)
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| ApiError::bad_request(format!("{CONTINUATION} is not text")))
-        })
-        .transpose()?
-        .filter(|t| !t.is_empty() && *t != "null")
-        .map(str::to_owned);
+    let token = continuation(&headers)?;
     let (rows, next) = match ctx.params.count("top")? {
         Some(top) => ctx.hub.list(&filter, top, token.as_deref()).await?,
         None => {
@@ -113,11 +102,7 @@ pub async fn list(
         .iter()
         .map(|s| payload::status(s, show_input))
         .collect();
-    let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
-    if let Some(t) = next.and_then(|t| HeaderValue::from_str(&t).ok()) {
-        resp.headers_mut().insert(CONTINUATION, t);
-    }
-    Ok(resp)
+    Ok(page(body, next.as_deref()))
 }
 
 pub async fn purge(

@@ -13,6 +13,7 @@
 
 mod auth;
 mod components;
+mod entities;
 mod error;
 mod history;
 mod hubs;

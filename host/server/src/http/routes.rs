@@ -4,7 +4,7 @@ use super::ApiState;
 use super::error::ApiError;
 use super::params::Params;
 use super::payload::Links;
-use super::{auth, components, hubs, instances, operations, start};
+use super::{auth, components, entities, hubs, instances, operations, start};
 use crate::host::TaskHub;
 use axum::Router;
 use axum::body::Bytes;
@@ -63,6 +63,20 @@ pub fn router(state: ApiState) -> Router {
         (
             format!("{BASE}/components/{{digest}}"),
             get(components::get).delete(components::remove),
+        ),
+        (
+            format!("{BASE}/entities"),
+            get(entities::list).delete(entities::clean),
+        ),
+        (
+            format!("{BASE}/entities/{{name}}"),
+            get(entities::list_named).post(entities::signal_empty_key),
+        ),
+        (
+            format!("{BASE}/entities/{{name}}/{{key}}"),
+            get(entities::get)
+                .post(entities::signal)
+                .delete(entities::delete),
         ),
         (format!("{BASE}/taskhubs"), get(hubs::list)),
         ("/metrics".to_owned(), get(scrape)),
@@ -256,6 +270,31 @@ impl Ctx {
         );
         Ok(Ctx { hub, links, params })
     }
+}
+
+/// Continuation header of the list routes, both ways.
+pub(super) const CONTINUATION: &str = "x-ms-continuation-token";
+
+/// The request's continuation token; `None` when absent, empty or `null`.
+pub(super) fn continuation(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    Ok(headers
+        .get(CONTINUATION)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::bad_request(format!("{CONTINUATION} is not text")))
+        })
+        .transpose()?
+        .filter(|t| !t.is_empty() && *t != "null")
+        .map(str::to_owned))
+}
+
+/// A list's 200 answer, with the continuation header when a page follows.
+pub(super) fn page(body: impl serde::Serialize, next: Option<&str>) -> Response {
+    let mut resp = (StatusCode::OK, axum::Json(body)).into_response();
+    if let Some(t) = next.and_then(|t| HeaderValue::from_str(t).ok()) {
+        resp.headers_mut().insert(CONTINUATION, t);
+    }
+    resp
 }
 
 /// A request body as JSON: empty means `null` (Durable Functions' default input).

@@ -27,6 +27,8 @@
 //!   (`docs/history-format.md`).
 //! - `writer.rs`: the group-commit thread, which also heals storage faults;
 //!   `file.rs`: the open file, reopened after a fault.
+//! - `pg/`: PostgreSQL, the second backend (in progress): connecting, and
+//!   each hub's schema and migrations.
 //! - `error.rs`: [`OpError`] (business outcome of one op) and [`StoreError`]
 //!   (storage failure).
 
@@ -41,6 +43,7 @@ mod hub;
 mod hubs;
 mod layout;
 mod ops;
+pub mod pg;
 mod purge;
 mod query;
 mod records;

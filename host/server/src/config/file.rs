@@ -73,6 +73,7 @@ mod tests {
             max-tasks-per-turn = 100
             max-history-events = 1000
             max-component-size = "8MiB"
+            max-http-response = "4MiB"
             log-format = "json"
 
             [orchestrator.Big]
@@ -91,6 +92,7 @@ mod tests {
         .unwrap();
         let c = s.resolve().unwrap();
         assert_eq!(c.host.max_hot, 10);
+        assert_eq!(c.host.max_http_response, 4 << 20);
         assert_eq!(c.host.policy.limits.activity_memory, 1 << 30);
         assert_eq!(c.host.policy.activities.allow_http.len(), 2);
         let fetch = c.host.policy.activity("Fetch");
@@ -128,6 +130,10 @@ mod tests {
             (
                 "max-history-events = -3",
                 &["max-history-events", "positive whole number"],
+            ),
+            (
+                "max-http-response = \"32MiB\"",
+                &["max-http-response", "16MiB"],
             ),
         ] {
             let err = parse(text).unwrap_err();
@@ -167,6 +173,31 @@ mod tests {
                 .host
                 .max_hot,
             0
+        );
+        assert_eq!(
+            parse("store = \"redb:///var/lib/weft.redb\"")
+                .unwrap()
+                .resolve()
+                .unwrap()
+                .host
+                .store,
+            std::path::PathBuf::from("/var/lib/weft.redb")
+        );
+        for store in ["postgres://weft@db/weft", "postgresql://db/weft", "redb://"] {
+            let err = parse(&format!("store = \"{store}\""))
+                .unwrap()
+                .resolve()
+                .unwrap_err();
+            assert!(err.to_string().contains("--store"), "{store}: {err}");
+        }
+        assert_eq!(
+            parse("max-http-response = \"2MiB\"")
+                .unwrap()
+                .resolve()
+                .unwrap()
+                .host
+                .max_http_response,
+            2 << 20
         );
         let err = parse("api-key-env = \"WEFT_TEST_SURELY_UNSET\"")
             .unwrap()

@@ -24,7 +24,8 @@ use std::path::PathBuf;
 #[derive(Args, Deserialize, Default, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Settings {
-    /// The redb store file, created if absent [default: weft.redb].
+    /// The redb store file, created if absent (a path, or `redb://PATH`)
+    /// [default: weft.redb].
     #[arg(long, env = "WEFT_STORE")]
     pub store: Option<PathBuf>,
     /// Address for the HTTP API [default: 127.0.0.1:7071].
@@ -191,7 +192,9 @@ impl Settings {
 
     /// Applies the defaults and checks the settings together.
     pub fn resolve(self) -> anyhow::Result<ServeConfig> {
-        let mut host = HostConfig::new(self.store.unwrap_or_else(|| "weft.redb".into()));
+        let mut host = HostConfig::new(store_location(
+            self.store.unwrap_or_else(|| "weft.redb".into()),
+        )?);
         if self.watch && self.components.is_none() {
             bail!(
                 "watch needs a components directory to watch: set --components (or components in weft.toml)"
@@ -282,4 +285,24 @@ impl Settings {
             },
         })
     }
+}
+
+/// Where `--store` points: a redb file path, or `redb://PATH`. A PostgreSQL
+/// URL is refused with the reason until that backend is served (issue 10;
+/// see docs/postgres-backend.md), instead of being taken for a file name.
+fn store_location(store: PathBuf) -> anyhow::Result<PathBuf> {
+    let text = store.to_string_lossy();
+    if let Some(path) = text.strip_prefix("redb://") {
+        if path.is_empty() {
+            bail!("--store redb:// names no file; write redb://PATH or just the path");
+        }
+        return Ok(PathBuf::from(path));
+    }
+    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+        bail!(
+            "--store {text}: this build does not serve task hubs on PostgreSQL yet; \
+             give a redb file path (e.g. --store weft.redb)"
+        );
+    }
+    Ok(store)
 }

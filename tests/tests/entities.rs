@@ -559,3 +559,28 @@ fn transfers_survive_repeated_sigkills() {
     }
     assert_eq!(total, 100 * ACCOUNTS as i64, "money was created or lost");
 }
+
+/// A rewind voids the failed entity call and calls the operation again: the
+/// instance ends again (here failing the same way), it never waits forever.
+#[test]
+fn a_rewound_entity_call_runs_again_and_never_hangs() {
+    let (_dir, server) = serve(&["entities-test.wasm"], &[]);
+    let api = server.api();
+    let s = call_probe(&api, "rewound", "@probe@rw", "fail", json!("first"));
+    assert_eq!(s["runtimeStatus"], "Failed", "{s}");
+    api.control("rewound", "rewind", "").expect(202);
+    poll::until("the rewound call to be answered again", DEADLINE, || {
+        let h = api.history("rewound");
+        let failed = h
+            .iter()
+            .filter(|e| e["eventType"] == "EntityOperationFailed")
+            .count();
+        match (
+            failed,
+            api.status("rewound").json()["runtimeStatus"].as_str(),
+        ) {
+            (2, Some("Failed")) => Ok(()),
+            (n, status) => Err(format!("{n} failures, {status:?}")),
+        }
+    });
+}

@@ -116,8 +116,9 @@ pub fn apply_control(
 
 /// Rewind: void every failure not voided yet, run those commands again with
 /// the same schedule IDs (activities are enqueued again, failed children are
-/// rewound), and put back the pending commands that were removed when the
-/// instance failed (timers). Completed work stays as it is.
+/// rewound), put back the pending commands that were removed when the
+/// instance failed (timers), and request again the locks of the critical
+/// section it was in. Completed work stays as it is.
 fn rewind(
     instance: &InstanceId,
     history: &[HistoryEvent],
@@ -151,6 +152,15 @@ fn rewind(
         })
         .collect();
     actions.extend(open_commands(history).filter_map(|(kind, event)| kind.restore(event)));
+    // The failure released the section the code was in, as every ending
+    // does, but the rewound code carries on inside it: its locks are
+    // requested again (the entities grant them, the section being open in
+    // this history again). A grant the code already had comes back as a
+    // duplicate completion, which replay drops; one it was still waiting for
+    // (withdrawn when the instance failed) arrives, so the code never hangs.
+    if let Some(Action::ReleaseLocks { entities, owner }) = crate::release_held(instance, history) {
+        actions.push(Action::RequestLocks { entities, owner });
+    }
     (
         EventKind::ExecutionRewound {
             reason: reason.clone(),

@@ -408,3 +408,122 @@ fn a_changed_lock_set_operation_or_entity_is_nondeterminism() {
     r.poll_any(&[l]).unwrap();
     r.call_entity("@account@a", "get", j("\"other\"")).unwrap();
 }
+
+/// Locks one entity, runs activity A inside the section; `"failed"` when A
+/// failed (the test then ends the turn as a failure).
+fn section_with_activity(r: &mut Replay) -> Result<Option<String>, EngineError> {
+    r.start()?;
+    let lock = r.lock_entities(&["@e@a".into()])?;
+    if wait(r, lock)?.is_none() {
+        return Ok(None);
+    }
+    let a = r.call_activity("A", j("null"))?;
+    match wait(r, a)? {
+        None => Ok(None),
+        Some(Outcome::Completed(v)) => Ok(Some(v.as_str().to_owned())),
+        Some(Outcome::Failed(_)) => Ok(Some("failed".into())),
+    }
+}
+
+#[test]
+fn a_rewind_requests_the_open_sections_locks_again() {
+    let mut h = Vec::new();
+    turn(&mut h, 10, vec![start_event("null")], section_with_activity);
+    turn(&mut h, 20, vec![granted(0)], section_with_activity);
+    // A fails: the instance fails, and its section is released.
+    let mut r = Replay::new(me(), h.clone());
+    r.begin_turn(Timestamp(30), vec![failed(1, "down")]);
+    assert_eq!(
+        section_with_activity(&mut r).unwrap().as_deref(),
+        Some("failed")
+    );
+    let out = r
+        .finish_turn(TurnOutcome::Failed(Failure::new("Down", "A failed")))
+        .unwrap();
+    assert!(out.actions.contains(&Action::ReleaseLocks {
+        entities: vec![e("@e@a")],
+        owner: owner(0)
+    }));
+    h.extend(out.new_events);
+    // The rewind runs A again and asks for the lock again.
+    let rewind = EventKind::ExecutionRewound {
+        reason: None,
+        voided: Vec::new(),
+    };
+    let out = apply_control(&me(), &h, RuntimeStatus::Failed, Timestamp(40), &rewind).unwrap();
+    assert!(
+        out.actions.contains(&Action::RequestLocks {
+            entities: vec![e("@e@a")],
+            owner: owner(0)
+        }),
+        "{:?}",
+        out.actions
+    );
+    assert!(
+        out.actions
+            .iter()
+            .any(|a| matches!(a, Action::ScheduleActivity { name, .. } if name == "A"))
+    );
+    h.extend(out.new_events);
+    // The second grant is a duplicate: the code goes on as before.
+    let t = turn(
+        &mut h,
+        50,
+        vec![granted(0), completed(1, "\"done\"")],
+        section_with_activity,
+    );
+    assert!(
+        matches!(t.outcome, TurnOutcome::Completed(_)),
+        "{:?}",
+        t.outcome
+    );
+}
+
+/// Calls `withdraw` on an entity and returns its result, `"failed"` when it failed.
+fn withdraw(r: &mut Replay) -> Result<Option<String>, EngineError> {
+    r.start()?;
+    let c = r.call_entity("@account@a", "withdraw", j("5"))?;
+    Ok(match wait(r, c)? {
+        None => None,
+        Some(Outcome::Completed(v)) => Some(v.as_str().to_owned()),
+        Some(Outcome::Failed(_)) => Some("failed".into()),
+    })
+}
+
+#[test]
+fn a_rewind_calls_a_failed_entity_operation_again() {
+    let mut h = Vec::new();
+    turn(&mut h, 10, vec![start_event("null")], withdraw);
+    let mut r = Replay::new(me(), h.clone());
+    let failed_call = HistoryEvent::new(
+        Timestamp(0),
+        EventKind::EntityOperationFailed {
+            scheduled_id: ScheduleId(0),
+            failure: Failure::new("account.InsufficientFunds", "balance 0"),
+        },
+    );
+    r.begin_turn(Timestamp(20), vec![failed_call]);
+    assert_eq!(withdraw(&mut r).unwrap().as_deref(), Some("failed"));
+    h.extend(
+        r.finish_turn(TurnOutcome::Failed(Failure::new("Broke", "no money")))
+            .unwrap()
+            .new_events,
+    );
+    let rewind = EventKind::ExecutionRewound {
+        reason: None,
+        voided: Vec::new(),
+    };
+    let out = apply_control(&me(), &h, RuntimeStatus::Failed, Timestamp(30), &rewind).unwrap();
+    assert_eq!(
+        out.actions,
+        vec![Action::CallEntity {
+            entity: e("@account@a"),
+            operation: "withdraw".into(),
+            input: j("5"),
+            caller: owner(0),
+        }]
+    );
+    h.extend(out.new_events);
+    let t = turn(&mut h, 40, vec![entity_done(0, "1")], withdraw);
+    assert_eq!(t.outcome, TurnOutcome::Completed(j("\"1\"")));
+}

@@ -121,4 +121,11 @@ impl CommandKind for EntityCall {
             _ => Vec::new(),
         }
     }
+
+    /// A rewind voided the call's failure: the operation is called again
+    /// (with the same schedule ID), as a failed activity runs again, so the
+    /// rewound code gets an answer instead of waiting forever.
+    fn redo(&self, scheduled: &EventKind, origin: &Origin) -> Option<Action> {
+        self.actions(scheduled, origin).pop()
+    }
 }

@@ -9,7 +9,8 @@
 //!   its owner holds it, or withdraws the owner's request still waiting here.
 //!   When it unlocks, the waiting messages are looked at again from the
 //!   oldest, so they keep their arrival order.
-//! - While a section holds the lock, only its own calls and release run.
+//! - While a section holds the lock, only its own calls and release run (and
+//!   its own lock request again, after a rewind: it passes straight on).
 //! - Otherwise the oldest message runs: an operation, or a lock request,
 //!   which locks the entity and is passed to the next entity of the section
 //!   (or, at the last one, granted to the orchestration).
@@ -82,6 +83,8 @@ fn runnable(holder: Option<&ParentInstance>, m: &Message) -> bool {
         EventKind::EntityOperationRequested {
             caller: Some(c), ..
         } => c.instance_id == holder.instance_id && c.execution_id == holder.execution_id,
+        // The holder asking again (a rewound section): already granted here.
+        EventKind::EntityLockRequest { owner, .. } => same_section(holder, owner),
         _ => false,
     }
 }

@@ -259,13 +259,7 @@ impl LoadedComponent {
         );
         store.limiter(|s| &mut s.memory);
         // Activities only yield on epochs; their wall-clock timeout stops them.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut cx| {
-            cx.data_mut()
-                .cpu
-                .on_tick(false)
-                .map_err(wasmtime::Error::new)
-        });
+        crate::sandbox::meter_ticks(&mut store, |s| &mut s.cpu);
         Ok((store, stderr))
     }
 

@@ -235,14 +235,8 @@ impl crate::component::LoadedComponent {
             },
         );
         store.limiter(|s| &mut s.memory);
-        // Before instantiating: instantiation runs guest code.
-        store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|mut cx| {
-            cx.data_mut()
-                .cpu
-                .on_tick(false)
-                .map_err(wasmtime::Error::new)
-        });
+        // Each operation within the turn limit (`start_turn` before each).
+        crate::sandbox::meter_ticks(&mut store, |s| &mut s.cpu);
         (store, stderr)
     }
 

@@ -142,6 +142,21 @@ impl CpuMeter {
     }
 }
 
+/// Makes `store`'s guest call back every tick to charge `meter` (never in
+/// replay: activities and entities have none), from the first instruction
+/// on (instantiation runs guest code, and a new store's deadline has passed).
+pub(crate) fn meter_ticks<T: 'static>(
+    store: &mut wasmtime::Store<T>,
+    meter: fn(&mut T) -> &mut CpuMeter,
+) {
+    store.set_epoch_deadline(1);
+    store.epoch_deadline_callback(move |mut cx| {
+        meter(cx.data_mut())
+            .on_tick(false)
+            .map_err(wasmtime::Error::new)
+    });
+}
+
 /// Caps the linear memory of one store (all its memories together).
 pub(crate) struct MemLimiter {
     cap: u64,

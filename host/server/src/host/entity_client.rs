@@ -4,7 +4,7 @@
 
 use super::errors::ClientError;
 use super::task_hub::TaskHub;
-use weft_core::{EntityId, EventKind, HistoryEvent, Json, Message};
+use weft_core::{EntityId, Json};
 use weft_store::{EntityPage, EntityQuery, EntityRecord, Op, OpOutcome};
 
 /// Rows [`TaskHub::clean_entity_storage`] deletes per transaction.
@@ -38,14 +38,8 @@ impl TaskHub {
                 });
             }
         }
-        let message = Message::new(HistoryEvent::new(
-            shared.clock.now(),
-            EventKind::EntityOperationRequested {
-                operation: operation.to_owned(),
-                input,
-                caller: None,
-            },
-        ));
+        let message =
+            super::entity_turn::operation_request(operation, input, None, shared.clock.now());
         match shared
             .store
             .submit(Op::SignalEntity {

@@ -370,7 +370,25 @@ impl Shared {
     }
 }
 
-/// The message an operation request is: for `caller` (a call) or none (a signal).
+/// An operation request for an entity's inbox: for `caller` (a call) or
+/// none (a signal). Clients, orchestrations and operations all send this.
+pub(super) fn operation_request(
+    operation: &str,
+    input: weft_core::Json,
+    caller: Option<ParentInstance>,
+    now: Timestamp,
+) -> Message {
+    Message::new(HistoryEvent::new(
+        now,
+        EventKind::EntityOperationRequested {
+            operation: operation.to_owned(),
+            input,
+            caller,
+        },
+    ))
+}
+
+/// [`operation_request`] as an outbox delivery to `entity`.
 pub(super) fn signal(
     entity: &EntityId,
     operation: &str,
@@ -380,14 +398,7 @@ pub(super) fn signal(
 ) -> Outgoing {
     Outgoing::Deliver {
         instance: entity.instance_id(),
-        message: Message::new(HistoryEvent::new(
-            now,
-            EventKind::EntityOperationRequested {
-                operation: operation.to_owned(),
-                input,
-                caller,
-            },
-        )),
+        message: operation_request(operation, input, caller, now),
     }
 }
 

@@ -5,36 +5,28 @@
 
 use redb::ReadableTable;
 
-use crate::apply::{OpResult, Sequences, send};
+use crate::apply::{OpResult, send};
 use crate::codec;
 use crate::error::{During, StoreError};
 use crate::ops::{EntityWrite, OpOutcome};
 use crate::records::{EntityQuery, EntityRecord};
-use crate::tables::WriteTables;
+use crate::tx::Tx;
 
 /// Commits one entity turn: the row, the consumed messages and the outbox.
-pub(crate) fn commit_turn(
-    t: &mut WriteTables<'_>,
-    seq: &mut Sequences,
-    write: EntityWrite,
-) -> Result<OpResult, StoreError> {
-    const DURING: &str = "committing an entity turn";
+pub(crate) fn commit_turn(t: &mut impl Tx, write: EntityWrite) -> Result<OpResult, StoreError> {
     let EntityWrite {
         record,
         consumed_inbox,
         outbox,
     } = write;
     let sender = record.entity.instance_id();
-    let key = sender.as_str().to_owned();
     for s in consumed_inbox {
-        t.inbox.remove((key.as_str(), s)).during(DURING)?;
+        t.remove_inbox(sender.as_str(), s)?;
     }
-    t.entities
-        .insert(key.as_str(), codec::encode_entity(record).as_slice())
-        .during(DURING)?;
+    t.put_entity(record)?;
     let mut delivered = Vec::new();
     for out in outbox {
-        send(t, seq, &sender, out, &mut delivered)?;
+        send(t, &sender, out, &mut delivered)?;
     }
     Ok(Ok(OpOutcome::TurnCommitted {
         activity_seqs: Vec::new(),
@@ -44,30 +36,11 @@ pub(crate) fn commit_turn(
 
 /// Deletes up to `limit` rows of entities that have no state, no lock and
 /// an empty inbox (nothing about them is left to keep).
-pub(crate) fn clean(t: &mut WriteTables<'_>, limit: usize) -> Result<OpResult, StoreError> {
-    const DURING: &str = "cleaning entity storage";
-    let mut empty = Vec::new();
-    for row in t.entities.iter().during(DURING)? {
-        if empty.len() >= limit {
-            break;
-        }
-        let (k, v) = row.during(DURING)?;
-        let id = k.value().to_owned();
-        let record = codec::decode_entity(v.value(), &id)?;
-        if record.state.is_none() && record.locked_by.is_none() {
-            empty.push(id);
-        }
-    }
+pub(crate) fn clean(t: &mut impl Tx, limit: usize) -> Result<OpResult, StoreError> {
     let mut removed = 0;
-    for id in empty {
-        let waiting = t
-            .inbox
-            .range((id.as_str(), 0)..=(id.as_str(), u64::MAX))
-            .during(DURING)?
-            .next()
-            .is_some();
-        if !waiting {
-            t.entities.remove(id.as_str()).during(DURING)?;
+    for entity in t.empty_entities(limit)? {
+        if t.inbox_is_empty(entity.instance_id().as_str())? {
+            t.remove_entity(&entity)?;
             removed += 1;
         }
     }

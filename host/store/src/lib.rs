@@ -16,8 +16,10 @@
 //!   into; `redb_storage.rs`: its redb implementation.
 //! - `records.rs`, `ops.rs`: the values the API takes and returns.
 //! - `store.rs`: opening, committing, reading. `query.rs`: listing instances.
-//! - `apply.rs`: what each op does inside a transaction, and index upkeep;
-//!   `purge.rs`: the purge ops.
+//! - `apply.rs`: what each op does, written once against the `Tx` trait
+//!   (`tx.rs`) that both backends implement; `purge.rs`: the purge ops;
+//!   `entities.rs`: entity turns. `redb_tx.rs`: `Tx` over redb tables, with
+//!   the index upkeep.
 //! - `tables.rs`, `layout.rs`: table names, key types, the layout version and
 //!   its migration.
 //! - `hub.rs`: task-hub names; `hubs.rs`: listing and deleting hubs.
@@ -48,10 +50,12 @@ mod purge;
 mod query;
 mod records;
 mod redb_storage;
+mod redb_tx;
 mod registry;
 mod storage;
 mod store;
 mod tables;
+mod tx;
 mod wire;
 mod wire_v2;
 mod wire_v3;

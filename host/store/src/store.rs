@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata};
 use weft_core::{EntityId, HistoryEvent, InstanceId, Message, ScheduleId, Timestamp};
 
-use crate::apply::{OpResult, Sequences, apply};
+use crate::apply::{OpResult, apply};
 use crate::codec;
 use crate::error::{During, Fault, StoreError};
 use crate::file::DbFile;
@@ -25,6 +25,7 @@ use crate::ops::Op;
 use crate::records::{
     ActivityWork, EntityQuery, EntityRecord, InstanceRecord, TimerEntry, TimerKey,
 };
+use crate::redb_tx::RedbTx;
 use crate::tables::{TableNames, WriteTables, read_table};
 
 /// Durable storage of one task hub: instance rows, histories, inboxes, the
@@ -149,12 +150,12 @@ impl Store {
         let results = {
             let mut tables = WriteTables::open(&txn, &self.names)?;
             ensure_layout(&mut tables, &self.hub)?;
-            let mut seq = Sequences::load(&tables)?;
+            let mut tx = RedbTx::begin(&mut tables)?;
             let results = ops
                 .into_iter()
-                .map(|op| apply(&mut tables, &mut seq, op))
+                .map(|op| apply(&mut tx, op))
                 .collect::<Result<Vec<_>, _>>()?;
-            seq.save(&mut tables)?;
+            tx.finish()?;
             results
         };
         txn.commit().during("committing a batch")?;

@@ -157,6 +157,10 @@ pub enum Fault {
     DiskFull,
     /// Another I/O error on the store file (the text says which).
     Io(String),
+    /// The database server cannot be reached or cannot write (the text
+    /// says which): a lost connection, a server shutting down, a full disk
+    /// on the server.
+    Database(String),
 }
 
 impl std::fmt::Display for Fault {
@@ -164,6 +168,7 @@ impl std::fmt::Display for Fault {
         match self {
             Fault::DiskFull => f.write_str("the disk holding the store is full; free some space"),
             Fault::Io(e) => write!(f, "an I/O error on the store file ({e})"),
+            Fault::Database(e) => write!(f, "the database cannot be reached or cannot write ({e})"),
         }
     }
 }

@@ -25,9 +25,9 @@ use crate::tables::{StatusKey, read_table, status_code};
 
 /// A position in `(created ms, instance ID)` order.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
-struct Cursor {
-    created: u64,
-    id: String,
+pub(crate) struct Cursor {
+    pub(crate) created: u64,
+    pub(crate) id: String,
 }
 
 impl Cursor {
@@ -35,7 +35,7 @@ impl Cursor {
 
     /// `1`, 16 hex digits of the created time, then the ID's bytes in hex:
     /// opaque, URL-safe, and independent of which characters IDs may hold.
-    fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         let mut out = format!("{}{:016x}", Self::VERSION, self.created);
         for b in self.id.as_bytes() {
             out.push_str(&format!("{b:02x}"));
@@ -43,7 +43,7 @@ impl Cursor {
         out
     }
 
-    fn decode(token: &str) -> Result<Cursor, StoreError> {
+    pub(crate) fn decode(token: &str) -> Result<Cursor, StoreError> {
         let bad = || StoreError::BadContinuation(token.to_owned());
         let rest = token.strip_prefix(Self::VERSION).ok_or_else(bad)?;
         if rest.len() < 16 || rest.len() % 2 != 0 || !rest.is_ascii() {

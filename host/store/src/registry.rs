@@ -76,7 +76,7 @@ impl NameKind {
     /// Every kind, in code order.
     pub const ALL: [NameKind; 3] = [NameKind::Orchestrator, NameKind::Activity, NameKind::Entity];
 
-    fn code(self) -> u8 {
+    pub(crate) fn code(self) -> u8 {
         match self {
             NameKind::Orchestrator => 1,
             NameKind::Activity => 2,
@@ -84,11 +84,11 @@ impl NameKind {
         }
     }
 
-    fn from_code(code: u8) -> Option<NameKind> {
+    pub(crate) fn from_code(code: u8) -> Option<NameKind> {
         NameKind::ALL.into_iter().find(|k| k.code() == code)
     }
 
-    fn names(self, r: &ComponentRecord) -> &[String] {
+    pub(crate) fn names(self, r: &ComponentRecord) -> &[String] {
         match self {
             NameKind::Orchestrator => &r.orchestrators,
             NameKind::Activity => &r.activities,
@@ -100,13 +100,13 @@ impl NameKind {
 /// One `current` entry: `kind` name `name` is served by `digest`.
 pub type CurrentName = (NameKind, String, String);
 
-fn encode(record: &ComponentRecord) -> Vec<u8> {
+pub(crate) fn encode(record: &ComponentRecord) -> Vec<u8> {
     let mut out = vec![RECORD_FORMAT];
     serde_json::to_writer(&mut out, record).expect("a component record always serializes");
     out
 }
 
-fn decode(bytes: &[u8], digest: &str) -> Result<ComponentRecord, StoreError> {
+pub(crate) fn decode(bytes: &[u8], digest: &str) -> Result<ComponentRecord, StoreError> {
     let what = || format!("component record {digest}");
     match bytes.split_first() {
         Some((&RECORD_FORMAT, body)) => {
@@ -119,6 +119,25 @@ fn decode(bytes: &[u8], digest: &str) -> Result<ComponentRecord, StoreError> {
         }),
         None => Err(StoreError::corrupt(what(), "empty value")),
     }
+}
+
+/// The component a name moves to when the one current for it is removed:
+/// the most recently deployed of `others` (oldest deploy first) that exports
+/// it. One rule for both backends.
+pub(crate) fn successor<'a>(
+    others: &'a [ComponentRecord],
+    kind: NameKind,
+    name: &str,
+) -> Option<&'a ComponentRecord> {
+    others
+        .iter()
+        .rev()
+        .find(|r| kind.names(r).iter().any(|n| n == name))
+}
+
+/// Sorts records oldest deploy first (then by digest): the registry's order.
+pub(crate) fn sort_by_deploy(records: &mut [ComponentRecord]) {
+    records.sort_by(|a, b| (a.deployed, &a.digest).cmp(&(b.deployed, &b.digest)));
 }
 
 fn write_txn(
@@ -185,7 +204,7 @@ impl Store {
             let (k, v) = row.during(DURING)?;
             out.push(decode(v.value(), k.value())?);
         }
-        out.sort_by(|a, b| (a.deployed, &a.digest).cmp(&(b.deployed, &b.digest)));
+        sort_by_deploy(&mut out);
         Ok(out)
     }
 
@@ -260,7 +279,7 @@ impl Store {
                     if !points_here {
                         continue;
                     }
-                    match others.iter().rev().find(|r| kind.names(r).contains(name)) {
+                    match successor(&others, kind, name) {
                         Some(next) => {
                             current.insert(key, next.digest.as_str()).during(DURING)?;
                         }

@@ -11,9 +11,12 @@
 //! Requests travel over a std channel and replies over tokio oneshots, so the
 //! writer needs no runtime and callers need no blocking.
 //!
-//! Storage faults heal here. A batch that fails with an I/O error (a full
-//! disk) is answered `Unavailable`; the writer reopens the file at once (so
-//! reads work again where the file allows), marks it not writable, and until
+//! The thread drives a [`Committer`]: the redb [`Store`], or PostgreSQL's
+//! connection (`pg/writer.rs`). Storage faults heal here. A batch that fails
+//! with a fault (a full disk, a lost database connection) is answered
+//! `Unavailable`; the writer heals at once (the redb file is reopened, so
+//! reads work again where the file allows; the connection is dropped),
+//! marks the store not writable, and until
 //! a retry succeeds answers every batch `Unavailable` without touching the
 //! disk. Retries back off from 100 ms to 5 s, each step logged once; with
 //! nothing queued the writer probes by itself. Callers retry on `Unavailable`
@@ -39,6 +42,37 @@ struct Request {
     reply: Reply,
 }
 
+/// What the writer thread commits through: one backend's write path.
+pub(crate) trait Committer: Send + 'static {
+    /// Applies a batch in one durable transaction (see [`Store::commit`]).
+    fn commit(&mut self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError>;
+    /// Tries a small durable write: `Ok` when writing works again.
+    fn probe(&mut self) -> Result<(), StoreError>;
+    /// After a fault: get ready to retry (reopen, reconnect) and refuse
+    /// writes until [`Committer::healed`].
+    fn heal(&mut self, fault: &Fault);
+    /// Writing works again.
+    fn healed(&mut self);
+}
+
+impl Committer for Arc<Store> {
+    fn commit(&mut self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError> {
+        Store::commit(self, ops)
+    }
+    fn probe(&mut self) -> Result<(), StoreError> {
+        Store::probe(self)
+    }
+    fn heal(&mut self, fault: &Fault) {
+        if let Err(e) = self.file().reopen(fault) {
+            tracing::debug!("store file not reopened yet: {e}");
+        }
+        self.file().set_writable(Some(fault.clone()));
+    }
+    fn healed(&mut self) {
+        self.file().set_writable(None);
+    }
+}
+
 /// The group-commit writer thread. See the module docs.
 pub struct Writer;
 
@@ -52,10 +86,15 @@ impl Writer {
     /// The thread ends when the last handle is dropped; dropping the last
     /// handle waits for the batch in progress to commit.
     pub fn spawn(store: Arc<Store>) -> WriterHandle {
+        Writer::spawn_over(store)
+    }
+
+    /// Starts a writer thread over any backend's write path.
+    pub(crate) fn spawn_over(mut committer: impl Committer) -> WriterHandle {
         let (tx, rx) = mpsc::channel::<Request>();
         let thread = std::thread::Builder::new()
             .name("weft-store-writer".into())
-            .spawn(move || run(&store, rx))
+            .spawn(move || run(&mut committer, rx))
             .expect("spawning the store writer thread");
         WriterHandle {
             tx,
@@ -64,7 +103,7 @@ impl Writer {
     }
 }
 
-fn run(store: &Store, rx: mpsc::Receiver<Request>) {
+fn run(store: &mut impl Committer, rx: mpsc::Receiver<Request>) {
     let mut faulted: Option<Backoff> = None;
     loop {
         // While storage is failing, wake at the next attempt even when nothing
@@ -104,7 +143,7 @@ fn run(store: &Store, rx: mpsc::Receiver<Request>) {
                         fault = %b.fault, after = ?b.since.elapsed(),
                         "storage works again; writing resumes"
                     );
-                    store.file().set_writable(None);
+                    store.healed();
                     faulted = None;
                 }
                 Err(e) => {
@@ -132,19 +171,20 @@ fn run(store: &Store, rx: mpsc::Receiver<Request>) {
     }
 }
 
-/// After a fault: reopen the file at once (so reads work again where it
-/// allows), mark it not writable, and schedule the next attempt.
-fn heal(store: &Store, b: &mut Backoff) {
-    if let Err(e) = store.file().reopen(&b.fault) {
-        tracing::debug!("store file not reopened yet: {e}");
-    }
-    store.file().set_writable(Some(b.fault.clone()));
+/// After a fault: heal at once (reopen the file, so reads work again where
+/// it allows), refuse writes, and schedule the next attempt.
+fn heal(store: &mut impl Committer, b: &mut Backoff) {
+    store.heal(&b.fault);
     b.step();
 }
 
 /// Commits one batch and answers its callers. `Err` when the failure was a
 /// storage fault (the callers heard `Unavailable`).
-fn commit_batch(store: &Store, batch: Vec<Request>, count: usize) -> Result<(), Fault> {
+fn commit_batch(
+    store: &mut impl Committer,
+    batch: Vec<Request>,
+    count: usize,
+) -> Result<(), Fault> {
     let mut sizes = Vec::with_capacity(batch.len());
     let mut ops = Vec::with_capacity(count);
     let mut replies = Vec::with_capacity(batch.len());

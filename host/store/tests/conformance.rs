@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::backend::{Backend, Redb};
+use common::backend::{Backend, Postgres, Redb};
 use common::*;
 use weft_core::{EventKind, RuntimeStatus, Timestamp};
 use weft_store::{InstanceFilter, Op, OpError, OpOutcome, StoreError, TimerEntry, TurnWrite};
@@ -1171,4 +1171,5 @@ macro_rules! cases {
 
 backends! {
     redb: Redb,
+    postgres: Postgres,
 }

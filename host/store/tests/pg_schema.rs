@@ -4,7 +4,7 @@
 //! migrate once, and a schema newer than this build is refused and left
 //! alone.
 
-use weft_store::pg::{LATEST, connect, hub_schema, migrate};
+use weft_store::pg::{LATEST, Schema, connect, migrate};
 use weft_store::{Hub, StoreError};
 use weft_testkit::postgres::PgCluster;
 
@@ -34,24 +34,28 @@ fn a_fresh_schema_migrates_once_and_again_changes_nothing() {
     let url = PgCluster::shared().fresh_database("schema");
     rt().block_on(async {
         let mut client = connect(&url).await.unwrap();
-        let schema = hub_schema(&Hub::new("Orders").unwrap());
-        assert_eq!(schema, "weft_orders");
+        let schema = Schema::hub(&Hub::new("Orders").unwrap());
+        assert_eq!(schema.name(), "weft_Orders", "the hub's name as spelled");
         assert_eq!(migrate(&mut client, &schema).await.unwrap(), 0);
         assert_eq!(
-            tables(&client, &schema).await,
+            tables(&client, schema.name()).await,
             [
                 "activities",
                 "entities",
                 "history",
                 "inbox",
                 "instances",
-                "schema_migrations"
+                "schema_migrations",
+                "timers"
             ]
         );
+        // `orders` is another hub, with a schema of its own.
+        let lower = Schema::hub(&Hub::new("orders").unwrap());
+        assert_eq!(migrate(&mut client, &lower).await.unwrap(), 0);
         assert_eq!(migrate(&mut client, &schema).await.unwrap(), LATEST);
         let versions: i64 = client
             .query_one(
-                &format!("SELECT count(*) FROM {schema}.schema_migrations"),
+                &format!("SELECT count(*) FROM {}.schema_migrations", schema.ident()),
                 &[],
             )
             .await
@@ -70,7 +74,9 @@ fn hosts_migrating_at_once_migrate_once() {
             let url = url.clone();
             tasks.push(tokio::spawn(async move {
                 let mut client = connect(&url).await.unwrap();
-                migrate(&mut client, "weft_default").await.unwrap()
+                migrate(&mut client, &Schema::hub(&Hub::default_hub()))
+                    .await
+                    .unwrap()
             }));
         }
         let mut before = Vec::new();
@@ -89,7 +95,7 @@ fn a_schema_newer_than_this_build_is_refused_and_left_alone() {
     let url = PgCluster::shared().fresh_database("newer");
     rt().block_on(async {
         let mut client = connect(&url).await.unwrap();
-        migrate(&mut client, "weft_default").await.unwrap();
+        migrate(&mut client, &Schema::hub(&Hub::default_hub())).await.unwrap();
         client
             .execute(
                 "INSERT INTO weft_default.schema_migrations (version, min_compatible) VALUES ($1, $1)",
@@ -97,7 +103,7 @@ fn a_schema_newer_than_this_build_is_refused_and_left_alone() {
             )
             .await
             .unwrap();
-        let err = migrate(&mut client, "weft_default").await.unwrap_err();
+        let err = migrate(&mut client, &Schema::hub(&Hub::default_hub())).await.unwrap_err();
         assert!(
             matches!(err, StoreError::UnsupportedFormat { found, supported, .. }
                 if found == (LATEST + 1) as u64 && supported == LATEST as u64),

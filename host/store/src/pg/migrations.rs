@@ -15,6 +15,7 @@
 
 use super::pg_error;
 use crate::error::StoreError;
+use crate::hub::Hub;
 
 /// One migration: its version, the oldest version a host may run and still
 /// use the schema after it, and its statements (`{schema}` is replaced by
@@ -25,79 +26,169 @@ struct Migration {
     sql: &'static str,
 }
 
-/// The newest schema version this build knows.
+/// The newest schema version of a task hub this build knows.
 pub const LATEST: i32 = 1;
+
+/// The newest version of the registry schema (`weft`) this build knows.
+pub const REGISTRY_LATEST: i32 = 1;
+
+/// A schema Weft owns: one per task hub (`weft_<hub>`, the hub's name as it
+/// is spelled: `MyHub` and `myhub` are two hubs, so the identifier is
+/// always quoted), and the registry (`weft`), which every hub shares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Schema {
+    name: String,
+    registry: bool,
+}
+
+impl Schema {
+    /// The schema of task hub `hub`.
+    pub fn hub(hub: &Hub) -> Schema {
+        Schema {
+            name: format!("{HUB_PREFIX}{}", hub.as_str()),
+            registry: false,
+        }
+    }
+
+    /// The schema of the component registry and other backend-wide rows.
+    pub fn registry() -> Schema {
+        Schema {
+            name: "weft".into(),
+            registry: true,
+        }
+    }
+
+    /// The hub whose schema is called `name`, if it is one.
+    pub fn hub_of(name: &str) -> Option<Hub> {
+        Hub::new(name.strip_prefix(HUB_PREFIX)?).ok()
+    }
+
+    /// The schema's name as `pg_namespace` has it.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The quoted identifier, for SQL text.
+    pub fn ident(&self) -> String {
+        format!("\"{}\"", self.name)
+    }
+
+    fn migrations(&self) -> (&'static [Migration], i32) {
+        if self.registry {
+            (REGISTRY_MIGRATIONS, REGISTRY_LATEST)
+        } else {
+            (MIGRATIONS, LATEST)
+        }
+    }
+}
+
+/// The prefix of every hub's schema name.
+pub(crate) const HUB_PREFIX: &str = "weft_";
 
 const MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
     min_compatible: 1,
-    // The tables of postgres-multi-host.md §9: the instance row carries the
-    // fence (execution, history length) and the lease; a timer is an inbox
-    // row visible at its due time; an activity is claimed by pushing its
-    // visibility. Values are Weft's versioned encodings (bytea).
+    // postgres-multi-host.md §9, fitted to Weft's ops: the instance row
+    // carries the fence (execution, history length) and the lease columns;
+    // listing uses the created and status indexes; the history's primary key
+    // is the backstop against a second writer of the same index. Sequence
+    // numbers come from sequences, taken per batch. Values are Weft's
+    // versioned encodings (`codec.rs`): both backends store the same bytes.
     sql: r#"
+CREATE SEQUENCE {schema}.inbox_seq;
+CREATE SEQUENCE {schema}.activity_seq;
 CREATE TABLE {schema}.instances (
     instance_id   text COLLATE "C" PRIMARY KEY,
-    execution_id  text NOT NULL,
-    name          text NOT NULL,
     status        smallint NOT NULL,
-    history_len   integer NOT NULL DEFAULT 0,
+    created_at    bigint NOT NULL,
+    component     text NOT NULL,
+    execution_id  text NOT NULL,
+    history_len   bigint NOT NULL,
     lease_owner   uuid,
     lease_until   timestamptz,
     lease_epoch   bigint NOT NULL DEFAULT 0,
-    ready_at      timestamptz,
-    component     text NOT NULL,
-    created_at    bigint NOT NULL,
-    updated_at    bigint NOT NULL,
     row           bytea NOT NULL
 ) WITH (fillfactor = 80);
-CREATE INDEX instances_ready ON {schema}.instances (ready_at) WHERE ready_at IS NOT NULL;
 CREATE INDEX instances_created ON {schema}.instances (created_at, instance_id);
 CREATE INDEX instances_status ON {schema}.instances (status, created_at, instance_id);
 CREATE TABLE {schema}.history (
     instance_id   text COLLATE "C",
-    execution_id  text,
-    seq           integer,
+    seq           bigint,
     body          bytea NOT NULL,
-    PRIMARY KEY (instance_id, execution_id, seq)
+    PRIMARY KEY (instance_id, seq)
 );
 CREATE TABLE {schema}.inbox (
     instance_id   text COLLATE "C",
-    msg_seq       bigint GENERATED ALWAYS AS IDENTITY,
-    visible_at    timestamptz NOT NULL,
-    timer_id      integer,
+    msg_seq       bigint,
     body          bytea NOT NULL,
     PRIMARY KEY (instance_id, msg_seq)
 );
-CREATE UNIQUE INDEX inbox_timer ON {schema}.inbox (instance_id, timer_id) WHERE timer_id IS NOT NULL;
 CREATE TABLE {schema}.activities (
-    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    queue_seq     bigint PRIMARY KEY,
     instance_id   text COLLATE "C" NOT NULL,
-    execution_id  text NOT NULL,
-    schedule_id   integer NOT NULL,
-    visible_at    timestamptz NOT NULL,
+    visible_at    timestamptz,
     claim_token   uuid,
-    body          bytea NOT NULL,
-    UNIQUE (instance_id, execution_id, schedule_id)
+    body          bytea NOT NULL
 );
-CREATE INDEX activities_ready ON {schema}.activities (visible_at);
+CREATE INDEX activities_instance ON {schema}.activities (instance_id);
+CREATE TABLE {schema}.timers (
+    instance_id   text COLLATE "C",
+    timer_id      bigint,
+    fire_at       bigint NOT NULL,
+    execution_id  text NOT NULL,
+    PRIMARY KEY (instance_id, timer_id)
+);
+CREATE INDEX timers_due ON {schema}.timers (fire_at, instance_id, timer_id);
 CREATE TABLE {schema}.entities (
     entity_id     text COLLATE "C" PRIMARY KEY,
     last_operation bigint NOT NULL,
+    has_state     boolean NOT NULL,
+    locked        boolean NOT NULL,
     row           bytea NOT NULL
 );
 "#,
 }];
 
-/// Brings `schema` to [`LATEST`]; returns the version it was at before
+const REGISTRY_MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    min_compatible: 1,
+    // The component registry (registry.rs has the rules): records and bytes
+    // by digest, and the current digest of each name. `component_bytes`
+    // also holds bytes stored without a record (`Op::PutComponent`).
+    sql: r#"
+CREATE TABLE {schema}.components (
+    digest        text COLLATE "C" PRIMARY KEY,
+    deployed      bigint NOT NULL,
+    record        bytea NOT NULL
+);
+CREATE TABLE {schema}.component_bytes (
+    digest        text COLLATE "C" PRIMARY KEY,
+    bytes         bytea NOT NULL
+);
+CREATE TABLE {schema}.current_names (
+    kind          smallint,
+    name          text COLLATE "C",
+    digest        text NOT NULL,
+    PRIMARY KEY (kind, name)
+);
+"#,
+}];
+
+/// Brings `schema` to its latest version ([`LATEST`] for a hub); returns the version it was at before
 /// (0 for a new schema). Safe to call from many hosts at once.
-pub async fn migrate(client: &mut tokio_postgres::Client, schema: &str) -> Result<i32, StoreError> {
+pub async fn migrate(
+    client: &mut tokio_postgres::Client,
+    schema: &Schema,
+) -> Result<i32, StoreError> {
     const DURING: &str = "migrating the PostgreSQL schema";
-    let err = |e| pg_error(DURING, e);
+    let err = |e| pg_error(DURING, &e);
+    let (migrations, latest) = schema.migrations();
+    let name = schema.name();
+    let schema = schema.ident();
     let txn = client.transaction().await.map_err(err)?;
     txn.execute(
         "SELECT pg_advisory_xact_lock(hashtext('weft:' || $1))",
-        &[&schema],
+        &[&name],
     )
     .await
     .map_err(err)?;
@@ -119,15 +210,15 @@ pub async fn migrate(client: &mut tokio_postgres::Client, schema: &str) -> Resul
         .await
         .map_err(err)?
         .get(0);
-    if current > LATEST {
+    if current > latest {
         return Err(StoreError::UnsupportedFormat {
-            what: format!("PostgreSQL schema {schema}"),
+            what: format!("PostgreSQL schema {name}"),
             found: current as u64,
-            supported: LATEST as u64,
+            supported: latest as u64,
         });
     }
-    for m in MIGRATIONS.iter().filter(|m| m.version > current) {
-        txn.batch_execute(&m.sql.replace("{schema}", schema))
+    for m in migrations.iter().filter(|m| m.version > current) {
+        txn.batch_execute(&m.sql.replace("{schema}", &schema))
             .await
             .map_err(err)?;
         txn.execute(

@@ -9,28 +9,61 @@
 //! `DROP SCHEMA … CASCADE`. See `migrations.rs` for the tables and the rules.
 
 mod migrations;
+mod sql;
+mod storage;
+mod tx;
+mod writer;
 
-pub use migrations::{LATEST, migrate};
+pub use migrations::{LATEST, REGISTRY_LATEST, Schema, migrate};
+pub use storage::PgStorage;
 
-use crate::error::StoreError;
-use crate::hub::Hub;
+use crate::error::{Fault, StoreError};
 
-/// The schema holding task hub `hub`'s tables.
-pub fn hub_schema(hub: &Hub) -> String {
-    format!("weft_{}", hub.as_str().to_ascii_lowercase())
-}
-
-/// A storage error from the PostgreSQL driver.
-pub(crate) fn pg_error(during: &'static str, e: tokio_postgres::Error) -> StoreError {
+/// A storage error from the PostgreSQL driver, classified: a fault (the
+/// server unreachable, shutting down or out of resources) makes callers
+/// retry, like a full disk does on redb.
+pub(crate) fn pg_error(during: &'static str, e: &tokio_postgres::Error) -> StoreError {
     let detail = match e.as_db_error() {
         Some(db) => format!("{} (SQLSTATE {})", db.message(), db.code().code()),
         None => e.to_string(),
     };
+    let fault = is_fault(e).then(|| Fault::Database(detail.clone()));
     StoreError::Storage {
         during,
         detail,
-        fault: None,
+        fault,
     }
+}
+
+/// True for errors that say the server, not the request, is the trouble:
+/// no answer at all, or SQLSTATE classes 08 (connection), 53 (insufficient
+/// resources), 57 (operator intervention) and 58 (system error).
+pub(crate) fn is_fault(e: &tokio_postgres::Error) -> bool {
+    match e.code() {
+        None => e.as_db_error().is_none(),
+        Some(code) => ["08", "53", "57", "58"]
+            .iter()
+            .any(|class| code.code().starts_with(class)),
+    }
+}
+
+/// True for errors after which the same batch, run again, may succeed:
+/// another transaction won a race (serialization failure, deadlock, a key
+/// inserted at the same time).
+pub(crate) fn is_race(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_SERIALIZATION_FAILURE
+            || *c == SqlState::T_R_DEADLOCK_DETECTED
+            || *c == SqlState::UNIQUE_VIOLATION
+    })
+}
+
+/// True when the error says the hub's schema or tables are gone.
+pub(crate) fn is_missing_schema(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code()
+        .is_some_and(|c| *c == SqlState::INVALID_SCHEMA_NAME || *c == SqlState::UNDEFINED_TABLE)
 }
 
 /// Connects to `url` (`postgres://user@host:port/database`) and drives the

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use weft_core::{HistoryEvent, InstanceId};
 use weft_store::{
     ActivityWork, Hub, Inbox, InstanceFilter, InstancePage, InstanceRecord, Op, OpResult,
-    RedbStorage, Storage, StoreError, TimerEntry,
+    RedbStorage, Storage, StoreError, TimerEntry, pg::PgStorage,
 };
 
 /// How the suite makes a backend.
@@ -38,6 +38,25 @@ impl Backend for Redb {
         let path = super::db_path(dir);
         let storage = rt
             .block_on(RedbStorage::open(&path, &Hub::default_hub()))
+            .unwrap();
+        Sut { storage, rt }
+    }
+}
+
+/// PostgreSQL: a fresh database of the test kit's private server per case.
+pub struct Postgres;
+
+impl Backend for Postgres {
+    type Place = String;
+    fn fresh() -> (String, Sut) {
+        let url = weft_testkit::postgres::PgCluster::shared().fresh_database("conformance");
+        let sut = Postgres::reopen(&url);
+        (url, sut)
+    }
+    fn reopen(url: &String) -> Sut {
+        let rt = Arc::new(runtime());
+        let storage = rt
+            .block_on(PgStorage::open(url, &Hub::default_hub()))
             .unwrap();
         Sut { storage, rt }
     }

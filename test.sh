@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI runs: formatting, lints (warnings denied), the guest components,
 # the release build, and every test (unit, engine tables, store conformance and
-# crash, end-to-end on the real binary). One command, from a fresh clone.
+# crash on redb and PostgreSQL, end-to-end on the real binary on both backends).
+# One command, from a fresh clone.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
@@ -21,6 +22,9 @@ cargo clippy --release --workspace --all-targets -- -D warnings
 
 step "tests"
 cargo test --release --workspace
+
+step "end-to-end tests on PostgreSQL"
+scripts/e2e-postgres.sh
 
 step "OpenAPI check (schemathesis)"
 scripts/openapi-check.sh

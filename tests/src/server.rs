@@ -55,13 +55,28 @@ impl Server {
 
     /// For servers that need more than extra flags: environment variables, or
     /// a `--listen` IP other than 127.0.0.1.
+    ///
+    /// With `WEFT_TEST_STORE=postgres` in the environment the store is a
+    /// fresh database of the test kit's private PostgreSQL server instead
+    /// (the end-to-end suite on the second backend).
     pub fn builder(dir: &Path, components: &Path) -> Builder {
+        let (store, env) = match std::env::var("WEFT_TEST_STORE").as_deref() {
+            Ok("postgres") => {
+                let url = weft_testkit::postgres::PgCluster::shared().fresh_database("e2e");
+                let cache = dir.to_string_lossy().into_owned();
+                (
+                    PathBuf::from(url),
+                    vec![("XDG_CACHE_HOME".to_owned(), cache)],
+                )
+            }
+            _ => (dir.join("weft.redb"), Vec::new()),
+        };
         Builder(Server {
-            store: dir.join("weft.redb"),
+            store,
             components: components.to_path_buf(),
             log: dir.join("server.log"),
             extra: Vec::new(),
-            env: Vec::new(),
+            env,
             listen_ip: "127.0.0.1".to_owned(),
             port: 0,
             child: None,

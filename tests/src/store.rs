@@ -1,18 +1,57 @@
-//! Reading a store file in-process, after its server has exited (redb locks
-//! the file while a server has it open).
+//! Reading a store in-process, after its server has exited (redb locks the
+//! file while a server has it open), on either backend.
 
 use std::path::Path;
-use weft::host::{HostConfig, ReplayMismatch, Status, Weft};
+use std::sync::Arc;
+use weft::host::{HostConfig, ReplayMismatch, Status, StoreLocation, Weft};
 use weft_core::HistoryEvent;
-use weft_store::{InstanceFilter, Store};
+use weft_store::{InstanceFilter, Storage};
 
-fn open(path: &Path) -> Store {
-    Store::open(path).unwrap_or_else(|e| {
+/// Where a test's server keeps its store: a redb file, or (with
+/// `WEFT_TEST_STORE=postgres`) a PostgreSQL URL carried as a path.
+fn location(path: &Path) -> StoreLocation {
+    StoreLocation::parse(&path.to_string_lossy()).expect("a store location")
+}
+
+/// One hub of the store, read through the `Storage` trait on a runtime of its own.
+struct Opened {
+    storage: Arc<dyn Storage>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Opened {
+    fn run<T>(&self, f: impl std::future::Future<Output = Result<T, weft_store::StoreError>>) -> T {
+        self.rt.block_on(f).expect("a store read")
+    }
+}
+
+fn open_hub(path: &Path, hub: &str) -> Opened {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
+    let hub = weft_store::Hub::new(hub).expect("valid task hub name");
+    let opened = rt.block_on(async {
+        match location(path) {
+            StoreLocation::Redb(file) => weft_store::RedbStorage::open(&file, &hub)
+                .await
+                .map(|s| s as Arc<dyn Storage>),
+            StoreLocation::Postgres(url) => weft_store::pg::PgStorage::open(&url, &hub)
+                .await
+                .map(|s| s as Arc<dyn Storage>),
+        }
+    });
+    let storage = opened.unwrap_or_else(|e| {
         panic!(
             "cannot open store {} (has its server exited?): {e}",
             path.display()
         )
-    })
+    });
+    Opened { storage, rt }
+}
+
+fn open(path: &Path) -> Opened {
+    open_hub(path, weft_store::Hub::DEFAULT)
 }
 
 /// Every instance in the store's default task hub, by created time then ID.
@@ -20,19 +59,10 @@ pub fn instances(path: &Path) -> Vec<Status> {
     instances_in(path, weft_store::Hub::DEFAULT)
 }
 
-/// The store of task hub `hub` (opening it creates its tables: call it only
-/// for a hub the store lists, see [`hubs`]).
-fn open_hub(path: &Path, hub: &str) -> Store {
-    let root = open(path);
-    let hub = weft_store::Hub::new(hub).expect("valid task hub name");
-    root.hub(&hub).expect("open task hub")
-}
-
-/// The task hubs the store file holds, by name.
+/// The task hubs the store holds, by name.
 pub fn hubs(path: &Path) -> Vec<String> {
-    open(path)
-        .hubs()
-        .expect("list task hubs")
+    let s = open(path);
+    s.run(s.storage.hubs())
         .iter()
         .map(|h| h.as_str().to_owned())
         .collect()
@@ -43,9 +73,8 @@ pub fn instance_count(path: &Path, hub: &str) -> u64 {
     if !hubs(path).iter().any(|h| h == hub) {
         return 0;
     }
-    open_hub(path, hub)
-        .instance_count()
-        .expect("count instances")
+    let s = open_hub(path, hub);
+    s.run(s.storage.instance_count())
 }
 
 /// Every instance in task hub `hub`, by created time then ID (none if the
@@ -54,13 +83,15 @@ pub fn instances_in(path: &Path, hub: &str) -> Vec<Status> {
     if !hubs(path).iter().any(|h| h == hub) {
         return Vec::new();
     }
-    let store = open_hub(path, hub);
+    let s = open_hub(path, hub);
     let mut out = Vec::new();
     let mut token: Option<String> = None;
     loop {
-        let (page, next) = store
-            .list_instances(&InstanceFilter::default(), 1000, token.as_deref())
-            .expect("list instances");
+        let (page, next) = s.run(s.storage.list_instances(
+            &InstanceFilter::default(),
+            1000,
+            token.as_deref(),
+        ));
         out.extend(page);
         match next {
             Some(t) => token = Some(t),
@@ -72,12 +103,13 @@ pub fn instances_in(path: &Path, hub: &str) -> Vec<Status> {
 /// The stored history of instance `id`.
 pub fn history(path: &Path, id: &str) -> Vec<HistoryEvent> {
     let id = weft_core::InstanceId::new(id).expect("valid instance ID");
-    open(path).history(&id).expect("read history")
+    let s = open(path);
+    s.run(s.storage.history(&id))
 }
 
 /// Every entity row of the default task hub, with or without state, by ID.
 pub fn entities(path: &Path) -> Vec<weft_store::EntityRecord> {
-    let store = open(path);
+    let s = open(path);
     let mut out = Vec::new();
     let mut after = None;
     loop {
@@ -87,7 +119,7 @@ pub fn entities(path: &Path) -> Vec<weft_store::EntityRecord> {
             top: 1000,
             ..Default::default()
         };
-        let (page, next) = store.list_entities(&query).expect("list entities");
+        let (page, next) = s.run(s.storage.list_entities(&query));
         out.extend(page);
         match next {
             Some(n) => after = Some(n),
@@ -111,7 +143,7 @@ impl InProcess {
             .enable_all()
             .build()
             .expect("tokio runtime");
-        let mut config = HostConfig::new(store);
+        let mut config = HostConfig::new(location(store));
         config.components = Some(components.to_path_buf());
         let weft = rt
             .block_on(Weft::open(config))
@@ -177,13 +209,12 @@ impl Snapshot {
 /// Reads a [`Snapshot`] of the store at `path`.
 pub fn snapshot(path: &Path) -> Snapshot {
     let s = open(path);
-    let activities = s.activity_queue().expect("read activity queue").len();
-    let pending = s.timers().expect("read timers");
+    let activities = s.run(s.storage.activity_queue()).len();
+    let pending = s.run(s.storage.timers());
     let timers = pending.len();
     let next_timer_ms = pending.iter().map(|t| t.key.fire_at.millis()).min();
     let inbox = s
-        .all_inboxes()
-        .expect("read inboxes")
+        .run(s.storage.all_inboxes())
         .iter()
         .map(|(_, messages)| messages.len())
         .sum();

@@ -84,6 +84,18 @@ pub enum StoreError {
         /// The database file.
         path: PathBuf,
     },
+    /// Another host serves this task hub on the same PostgreSQL database.
+    #[error(
+        "task hub {hub} on PostgreSQL {database} is served by another Weft host; one host serves \
+         a hub at a time for now: stop the other host (a host started after it takes over) or \
+         serve another task hub"
+    )]
+    HubServed {
+        /// The task hub.
+        hub: String,
+        /// Where the database is (host, port and name; no credentials).
+        database: String,
+    },
     /// The file could not be opened or created.
     #[error(
         "cannot open the store file {path}: {detail}; check that the path is writable and the file \
@@ -201,7 +213,9 @@ impl StoreError {
     /// How this failure should be handled.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::InUse { .. } | StoreError::Unavailable(_) => ErrorKind::Retryable,
+            StoreError::InUse { .. }
+            | StoreError::HubServed { .. }
+            | StoreError::Unavailable(_) => ErrorKind::Retryable,
             StoreError::BadContinuation(_) => ErrorKind::Caller,
             StoreError::Open { .. }
             | StoreError::Storage { .. }

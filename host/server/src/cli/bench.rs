@@ -66,7 +66,8 @@ pub struct BenchArgs {
     /// transfers: concurrent transfers between the 100 accounts.
     #[arg(long, default_value_t = 1000)]
     transfers: u64,
-    /// Store file (default: a fresh file in a temporary directory).
+    /// Store: a redb file (default: a fresh file in a temporary directory)
+    /// or a PostgreSQL URL (`postgres://user@host:port/db`).
     #[arg(long)]
     store: Option<PathBuf>,
 }
@@ -79,7 +80,9 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()?;
     let result = rt.block_on(async {
-        let mut config = HostConfig::new(&store);
+        let location = crate::host::StoreLocation::parse(&store.to_string_lossy())
+            .map_err(|e| anyhow::anyhow!(e))?;
+        let mut config = HostConfig::new(location);
         config.components = Some(a.components.clone());
         config.cache_dir = Some(dir.join("cache"));
         config.max_hot = a.n.max(1024) * 2;

@@ -62,7 +62,7 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
             .await
             .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", c.listen))?;
         tracing::info!(
-            addr = %listener.local_addr()?, store = %store.display(),
+            addr = %listener.local_addr()?, store = %store,
             max_connections = connections.max_connections, fd_limit,
             "weft is serving"
         );

@@ -181,9 +181,20 @@ mod tests {
                 .unwrap()
                 .host
                 .store,
-            std::path::PathBuf::from("/var/lib/weft.redb")
+            crate::host::StoreLocation::Redb("/var/lib/weft.redb".into())
         );
-        for store in ["postgres://weft@db/weft", "postgresql://db/weft", "redb://"] {
+        for store in ["postgres://weft@db/weft", "postgresql://db/weft"] {
+            assert_eq!(
+                parse(&format!("store = \"{store}\""))
+                    .unwrap()
+                    .resolve()
+                    .unwrap()
+                    .host
+                    .store,
+                crate::host::StoreLocation::Postgres(store.into())
+            );
+        }
+        for store in ["redb://", ""] {
             let err = parse(&format!("store = \"{store}\""))
                 .unwrap()
                 .resolve()

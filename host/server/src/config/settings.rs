@@ -24,7 +24,8 @@ use std::path::PathBuf;
 #[derive(Args, Deserialize, Default, Debug, Clone)]
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Settings {
-    /// The redb store file, created if absent (a path, or `redb://PATH`)
+    /// Where task hubs are kept: a redb file, created if absent (a path, or
+    /// `redb://PATH`), or a PostgreSQL URL (`postgres://user@host:port/db`)
     /// [default: weft.redb].
     #[arg(long, env = "WEFT_STORE")]
     pub store: Option<PathBuf>,
@@ -287,22 +288,8 @@ impl Settings {
     }
 }
 
-/// Where `--store` points: a redb file path, or `redb://PATH`. A PostgreSQL
-/// URL is refused with the reason until that backend is served (issue 10;
-/// see docs/postgres-backend.md), instead of being taken for a file name.
-fn store_location(store: PathBuf) -> anyhow::Result<PathBuf> {
-    let text = store.to_string_lossy();
-    if let Some(path) = text.strip_prefix("redb://") {
-        if path.is_empty() {
-            bail!("--store redb:// names no file; write redb://PATH or just the path");
-        }
-        return Ok(PathBuf::from(path));
-    }
-    if text.starts_with("postgres://") || text.starts_with("postgresql://") {
-        bail!(
-            "--store {text}: this build does not serve task hubs on PostgreSQL yet; \
-             give a redb file path (e.g. --store weft.redb)"
-        );
-    }
-    Ok(store)
+/// Where `--store` points: a redb file path, `redb://PATH`, or a
+/// PostgreSQL URL.
+fn store_location(store: PathBuf) -> anyhow::Result<crate::host::StoreLocation> {
+    crate::host::StoreLocation::parse(&store.to_string_lossy()).map_err(|e| anyhow::anyhow!(e))
 }

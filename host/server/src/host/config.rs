@@ -1,6 +1,58 @@
 //! Host configuration.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+/// Where a host keeps its task hubs: a redb file, or a PostgreSQL database
+/// that several hosts may share.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StoreLocation {
+    /// The embedded store file (created if absent).
+    Redb(PathBuf),
+    /// A PostgreSQL connection URL (`postgres://user@host:port/database`).
+    Postgres(String),
+}
+
+impl StoreLocation {
+    /// Reads `--store`: `postgres://…` or `postgresql://…` is PostgreSQL;
+    /// `redb://PATH` or a plain path is a redb file.
+    pub fn parse(text: &str) -> Result<StoreLocation, String> {
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            return Ok(StoreLocation::Postgres(text.to_owned()));
+        }
+        match text.strip_prefix("redb://") {
+            Some("") => {
+                Err("--store redb:// names no file; write redb://PATH or just the path".into())
+            }
+            Some(path) => Ok(StoreLocation::Redb(path.into())),
+            None if text.is_empty() => {
+                Err("--store is empty; give a file path or a postgres:// URL".into())
+            }
+            None => Ok(StoreLocation::Redb(text.into())),
+        }
+    }
+}
+
+impl<P: AsRef<Path>> From<P> for StoreLocation {
+    fn from(path: P) -> StoreLocation {
+        StoreLocation::Redb(path.as_ref().to_owned())
+    }
+}
+
+impl std::fmt::Display for StoreLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StoreLocation::Redb(path) => write!(f, "{}", path.display()),
+            // The password, if the URL has one, stays out of logs.
+            StoreLocation::Postgres(url) => match url.split_once('@') {
+                Some((user, rest)) if user.contains(':') => {
+                    let scheme_user = user.rsplit_once(':').map_or(user, |(u, _)| u);
+                    write!(f, "{scheme_user}:***@{rest}")
+                }
+                _ => f.write_str(url),
+            },
+        }
+    }
+}
 
 /// Default for [`HostConfig::max_history`].
 pub const DEFAULT_MAX_HISTORY: usize = 100_000;
@@ -11,8 +63,8 @@ pub const DEFAULT_MAX_HTTP_RESPONSE: usize = 1 << 20;
 /// How a host is set up. `serve` fills it from flags.
 #[derive(Clone, Debug)]
 pub struct HostConfig {
-    /// The redb file (created if absent).
-    pub store: PathBuf,
+    /// Where the task hubs are kept.
+    pub store: StoreLocation,
     /// Directory of `.wasm` components loaded at start (optional).
     pub components: Option<PathBuf>,
     /// Where compiled machine code is cached (default: next to the store).
@@ -38,7 +90,7 @@ pub struct HostConfig {
 }
 
 impl HostConfig {
-    pub fn new(store: impl Into<PathBuf>) -> HostConfig {
+    pub fn new(store: impl Into<StoreLocation>) -> HostConfig {
         HostConfig {
             store: store.into(),
             components: None,
@@ -61,12 +113,21 @@ impl HostConfig {
         (self.max_hot + self.max_turns + self.max_activities + 16) as u32
     }
 
-    /// The cache directory actually used: `<store>.cache/` unless set.
+    /// The cache directory actually used unless set: `<store>.cache/` for
+    /// a redb file; for PostgreSQL, `weft/` in the user's cache directory
+    /// (`$XDG_CACHE_HOME`, else `~/.cache`, else the temporary directory).
     pub fn cache_dir(&self) -> PathBuf {
-        self.cache_dir.clone().unwrap_or_else(|| {
-            let mut p = self.store.clone().into_os_string();
-            p.push(".cache");
-            PathBuf::from(p)
+        self.cache_dir.clone().unwrap_or_else(|| match &self.store {
+            StoreLocation::Redb(path) => {
+                let mut p = path.clone().into_os_string();
+                p.push(".cache");
+                PathBuf::from(p)
+            }
+            StoreLocation::Postgres(_) => std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .or_else(|| std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache")))
+                .unwrap_or_else(std::env::temp_dir)
+                .join("weft"),
         })
     }
 }

@@ -32,7 +32,7 @@ mod weft;
 
 pub use clock::{Clock, HostClock, ManualClock, SystemClock};
 pub use components::{ComponentView, CurrentFor, Deployed};
-pub use config::{DEFAULT_MAX_HISTORY, DEFAULT_MAX_HTTP_RESPONSE, HostConfig};
+pub use config::{DEFAULT_MAX_HISTORY, DEFAULT_MAX_HTTP_RESPONSE, HostConfig, StoreLocation};
 pub use deploy_check::{CheckReport, InstanceCheck};
 pub use dispatcher::Gauges;
 pub use entity_client::MAX_ENTITY_PAGE;

@@ -1,7 +1,7 @@
 //! The host: one store file, one Wasm runtime and component registry, and a
 //! dispatcher per task hub.
 
-use super::config::HostConfig;
+use super::config::{HostConfig, StoreLocation};
 use super::dispatcher::Shared;
 use super::errors::ClientError;
 use super::registry::Registry;
@@ -11,6 +11,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, RwLock};
 use weft_runtime::{ComponentInfo, Runtime};
+use weft_store::pg::PgStorage;
 use weft_store::{Hub, RedbStorage, Storage};
 
 /// Most task hubs one host serves at once (each has a writer thread and a timer task).
@@ -37,9 +38,16 @@ impl Weft {
     pub async fn open(config: HostConfig) -> anyhow::Result<Weft> {
         let hub = Hub::new(&config.default_hub)
             .map_err(|e| anyhow::anyhow!("invalid default task hub name: {e}"))?;
-        let root: Arc<dyn Storage> = RedbStorage::open(&config.store, &hub)
-            .await
-            .map_err(|e| anyhow::anyhow!("cannot open store {}: {e}", config.store.display()))?;
+        let opened: Result<Arc<dyn Storage>, _> = match &config.store {
+            StoreLocation::Redb(path) => RedbStorage::open(path, &hub)
+                .await
+                .map(|s| s as Arc<dyn Storage>),
+            StoreLocation::Postgres(url) => PgStorage::open(url, &hub)
+                .await
+                .map(|s| s as Arc<dyn Storage>),
+        };
+        let root =
+            opened.map_err(|e| anyhow::anyhow!("cannot open store {}: {e}", config.store))?;
         let runtime = Runtime::new(
             Some(config.cache_dir()),
             config.instance_slots(),

@@ -39,7 +39,72 @@ pub struct PgStorage {
     reads: Mutex<Arc<Client>>,
     writer: WriterHandle,
     shared: Arc<Shared>,
+    /// The hub's host lock (see [`PgStorage::open`]), shared by this
+    /// process's handles of the hub.
+    _owner: Arc<HostLock>,
 }
+
+/// A connection holding a task hub's host lock: the lock goes when the
+/// connection closes, with the last handle of the hub or with the process.
+pub(crate) struct HostLock {
+    _conn: Client,
+}
+
+/// This process's host locks, by database and hub, so that its handles of
+/// one hub share one lock instead of refusing each other.
+static HOST_LOCKS: Mutex<Vec<(String, std::sync::Weak<HostLock>)>> = Mutex::new(Vec::new());
+
+/// Serializes taking host locks within the process.
+static TAKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// The host lock of `hub` on `url`: this process's, or a new one once no
+/// other process holds it (waiting up to [`OWNER_WAIT`]).
+async fn host_lock(url: &str, hub: &Hub) -> Result<Arc<HostLock>, StoreError> {
+    let schema = Schema::hub(hub);
+    let key = format!("{url}\n{}", schema.name());
+    let _taking = TAKING.lock().await;
+    let held = |locks: &Vec<(String, std::sync::Weak<HostLock>)>| {
+        locks
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, w)| w.upgrade())
+    };
+    if let Some(lock) = held(&HOST_LOCKS.lock().expect("host locks")) {
+        return Ok(lock);
+    }
+    let conn = connect(url).await?;
+    let deadline = std::time::Instant::now() + OWNER_WAIT;
+    loop {
+        let locked: bool = conn
+            .query_one(
+                "SELECT pg_try_advisory_lock(hashtext('weft-host'), hashtext($1))",
+                &[&schema.name()],
+            )
+            .await
+            .map_err(|e| pg_error("taking the task hub's host lock", &e))?
+            .get(0);
+        if locked {
+            break;
+        }
+        if std::time::Instant::now() >= deadline {
+            return Err(StoreError::HubServed {
+                hub: hub.to_string(),
+                database: url.rsplit_once('@').map_or(url, |(_, at)| at).to_owned(),
+            });
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let lock = Arc::new(HostLock { _conn: conn });
+    let mut locks = HOST_LOCKS.lock().expect("host locks");
+    locks.retain(|(_, w)| w.strong_count() > 0);
+    locks.push((key, Arc::downgrade(&lock)));
+    Ok(lock)
+}
+
+/// How long [`PgStorage::open`] waits for another handle's host lock to go
+/// (a host that just stopped or was killed: its session ends at once, but
+/// the server may take a moment to notice).
+const OWNER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 type Rows = Vec<tokio_postgres::Row>;
 
@@ -50,11 +115,21 @@ fn big(v: u64) -> i64 {
 
 impl PgStorage {
     /// Connects to `url`, creates or migrates the registry and the schema of
-    /// task hub `hub`, and starts the hub's writer thread.
+    /// task hub `hub`, takes the hub's host lock, and starts the hub's
+    /// writer thread.
+    ///
+    /// The host lock is a session advisory lock on the hub's schema, held by
+    /// a connection of its own while any handle of the hub lives: one host
+    /// serves a hub at a time until leases let several share it (issue 10).
+    /// A second host is refused with [`StoreError::HubServed`] after waiting
+    /// [`OWNER_WAIT`] for the lock; a host that dies (even by SIGKILL) loses
+    /// its session and with it the lock, so a standby started after it
+    /// takes over.
     pub async fn open(url: &str, hub: &Hub) -> Result<Arc<PgStorage>, StoreError> {
         let mut client = connect(url).await?;
         migrate(&mut client, &Schema::registry()).await?;
         migrate(&mut client, &Schema::hub(hub)).await?;
+        let owner = host_lock(url, hub).await?;
         let shared = Arc::new(Shared::default());
         let writer = Writer::spawn_over(PgCommitter::new(url, hub, shared.clone()));
         Ok(Arc::new(PgStorage {
@@ -65,6 +140,7 @@ impl PgStorage {
             reads: Mutex::new(Arc::new(client)),
             writer,
             shared,
+            _owner: owner,
         }))
     }
 

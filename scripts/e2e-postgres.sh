@@ -11,4 +11,5 @@ for f in tests/tests/*.rs; do
     [ "$name" = disk_full ] && continue
     args+=(--test "$name")
 done
-WEFT_TEST_STORE=postgres cargo test --release -p weft-tests "${args[@]}"
+# --workspace keeps the features unified with the main test run: nothing is built again.
+WEFT_TEST_STORE=postgres cargo test --release --workspace "${args[@]}"

@@ -1,5 +1,6 @@
 //! Weft's durable storage: instance rows, histories, inboxes, the activity
-//! queue, timers and components of a task hub, in one redb file.
+//! queue, timers and components of a task hub, in one redb file or in a
+//! PostgreSQL database.
 //!
 //! Everything that changes the store is an [`Op`]; [`Store::commit`] applies a
 //! batch of ops in one write transaction and fsyncs once, which is what makes a
@@ -29,8 +30,9 @@
 //!   (`docs/history-format.md`).
 //! - `writer.rs`: the group-commit thread, which also heals storage faults;
 //!   `file.rs`: the open file, reopened after a fault.
-//! - `pg/`: PostgreSQL, the second backend (in progress): connecting, and
-//!   each hub's schema and migrations.
+//! - `pg/`: PostgreSQL, the second backend ([`pg::PgStorage`]): schemas and
+//!   migrations, the write path (`pg/writer.rs`, `pg/tx.rs`), reads and the
+//!   registry (`pg/storage.rs`).
 //! - `error.rs`: [`OpError`] (business outcome of one op) and [`StoreError`]
 //!   (storage failure).
 

@@ -1,12 +1,13 @@
-//! PostgreSQL, the second backend (issue 10, in progress): connecting, and
-//! the schema with its migrations. The `Storage` implementation over it and
-//! the lease protocol for many hosts come next; nothing selects this backend
-//! yet.
+//! PostgreSQL, the second backend (issue 10): [`PgStorage`] serves a task
+//! hub from a database that several hosts can reach.
 //!
-//! Layout: one schema per task hub (`weft_<hub>`, lower case: hub names are
-//! letters and digits, so the name is a plain identifier), holding that
-//! hub's tables and its own `schema_migrations`; deleting a hub will be
-//! `DROP SCHEMA … CASCADE`. See `migrations.rs` for the tables and the rules.
+//! Layout: one schema per task hub (`weft_<Hub>`, quoted: hub names are
+//! case-sensitive letters and digits), holding that hub's tables and its own
+//! `schema_migrations`, and the `weft` schema with the component registry;
+//! deleting a hub is `DROP SCHEMA … CASCADE`. `migrations.rs` has the tables
+//! and the rules; `writer.rs` and `tx.rs` the write path; `storage.rs` the
+//! reads, the registry and the hub's host lock; `sql.rs` the prepared
+//! statements.
 
 mod migrations;
 mod sql;

@@ -224,6 +224,23 @@ impl Api {
         self.get_url(&format!("{}/instances/{}", self.base, encode(id)))
     }
 
+    /// GET `path`, returning connection errors (a killed server) instead of failing.
+    pub fn try_get(&self, path: &str) -> Result<Reply, reqwest::Error> {
+        Api::try_send(self.request(Method::GET, path))
+    }
+
+    /// [`Api::raise`], returning connection errors instead of failing.
+    pub fn try_raise(&self, id: &str, event: &str, data: &str) -> Result<Reply, reqwest::Error> {
+        Api::try_send(
+            self.request(
+                Method::POST,
+                &format!("instances/{}/raiseEvent/{}", encode(id), encode(event)),
+            )
+            .header("content-type", "application/json")
+            .body(data.to_owned()),
+        )
+    }
+
     /// POST an external event.
     pub fn raise(&self, id: &str, event: &str, data: &str) -> Reply {
         self.post(

@@ -14,6 +14,7 @@
 //! - [`store`]: read a store file in-process once its server has exited.
 //! - [`history`]: the history invariants every finished instance must satisfy.
 //! - [`cli`]: run the `weft` management commands and read their output.
+//! - [`schedule`]: replayable random kill schedules.
 //! - [`flaky`]: serve the rewind test program and read its activity counters.
 
 pub mod cli;
@@ -23,6 +24,7 @@ pub mod http;
 pub mod paths;
 pub mod poll;
 pub mod poll_target;
+pub mod schedule;
 pub mod server;
 pub mod store;
 pub mod target;

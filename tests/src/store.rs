@@ -176,6 +176,11 @@ impl InProcess {
 
 impl Drop for InProcess {
     fn drop(&mut self) {
+        // On PostgreSQL: a server started after this host must not wait for
+        // the leases it took to expire.
+        if let Some(weft) = &self.weft {
+            self.rt.block_on(weft.release_leases());
+        }
         let _guard = self.rt.enter();
         self.weft.take();
     }

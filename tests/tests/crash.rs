@@ -177,24 +177,7 @@ fn sigkill_under_load_loses_and_repeats_no_step() {
     // answered HTTP, and even rounds 0–40 ms after the earliest pending timer
     // is due: in the burst of turns and activities that timers release (at
     // once after a restart, for timers that fell due while the host was down).
-    let seed = std::env::var("WEFT_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or_else(|| {
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .unwrap()
-                .as_nanos() as u64
-        });
-    eprintln!("kill schedule seed: {seed} (rerun with WEFT_CRASH_SEED={seed})");
-    let mut rng = seed | 1;
-    let mut next = move |bound: u64| {
-        // xorshift64
-        rng ^= rng << 13;
-        rng ^= rng >> 7;
-        rng ^= rng << 17;
-        rng % bound
-    };
+    let mut next = weft_tests::schedule::seeded("WEFT_CRASH_SEED");
     let mut next_timer_ms: Option<u64> = None;
     let mut acknowledged: BTreeSet<usize> = BTreeSet::new();
     let mut in_flight_at_kill = Vec::new();

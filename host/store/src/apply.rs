@@ -21,11 +21,40 @@ use crate::tx::Tx;
 /// The answer to one op.
 pub type OpResult = Result<OpOutcome, OpError>;
 
+/// [`OpError::Consumed`] for the first of `seqs` that is no longer in
+/// `id`'s inbox: another turn took it, so this one ran on a stale view.
+pub(crate) fn first_consumed(
+    t: &mut impl Tx,
+    id: &InstanceId,
+    seqs: &[u64],
+) -> Result<Option<OpError>, StoreError> {
+    for seq in seqs {
+        if !t.inbox_has(id.as_str(), *seq)? {
+            return Ok(Some(OpError::Consumed {
+                instance: id.clone(),
+                seq: *seq,
+            }));
+        }
+    }
+    Ok(None)
+}
+
 /// Applies one op. `Err` only for storage failures, which abort the transaction.
 pub(crate) fn apply(t: &mut impl Tx, op: Op) -> Result<OpResult, StoreError> {
     match op {
         Op::CreateInstance { record, start } => create_instance(t, record, start),
         Op::Turn(turn) => commit_turn(t, turn),
+        Op::Fenced { fence, op } => {
+            if t.fence_holds(&fence)? {
+                apply(t, *op)
+            } else {
+                Ok(Err(OpError::Fenced {
+                    partition: fence.partition,
+                    owner: fence.owner,
+                    epoch: fence.epoch,
+                }))
+            }
+        }
         Op::CompleteActivity { queue_seq, message } => match t.remove_activity(queue_seq)? {
             None => Ok(Ok(OpOutcome::Dropped)),
             Some(work) => deliver_if_current(t, &work.instance, &work.execution, message),
@@ -140,6 +169,9 @@ fn commit_turn(t: &mut impl Tx, turn: TurnWrite) -> Result<OpResult, StoreError>
     }
     if let Err(why) = validate_turn(&turn) {
         return Ok(Err(OpError::Invalid(why)));
+    }
+    if let Some(e) = first_consumed(t, &id, &turn.consumed_inbox)? {
+        return Ok(Err(e));
     }
 
     let key = id.as_str();

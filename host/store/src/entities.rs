@@ -5,7 +5,7 @@
 
 use redb::ReadableTable;
 
-use crate::apply::{OpResult, send};
+use crate::apply::{OpResult, first_consumed, send};
 use crate::codec;
 use crate::error::{During, StoreError};
 use crate::ops::{EntityWrite, OpOutcome};
@@ -20,6 +20,9 @@ pub(crate) fn commit_turn(t: &mut impl Tx, write: EntityWrite) -> Result<OpResul
         outbox,
     } = write;
     let sender = record.entity.instance_id();
+    if let Some(e) = first_consumed(t, &sender, &consumed_inbox)? {
+        return Ok(Err(e));
+    }
     for s in consumed_inbox {
         t.remove_inbox(sender.as_str(), s)?;
     }

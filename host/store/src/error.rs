@@ -52,6 +52,32 @@ pub enum OpError {
         /// The history length the store holds now.
         found_history_len: u32,
     },
+    /// A turn consumed an inbox message that is no longer in the inbox:
+    /// another turn (on this host or another) took it first. Nothing was
+    /// written; reload the inbox and run the turn again.
+    #[error(
+        "inbox message {seq} of '{instance}' was already consumed by another turn; reload the inbox and run the turn again"
+    )]
+    Consumed {
+        /// The instance.
+        instance: InstanceId,
+        /// The inbox sequence number that was missing.
+        seq: u64,
+    },
+    /// A fenced op's partition is no longer leased to the host at the epoch
+    /// it held (another host took it over). Nothing was written; the new
+    /// owner runs the instance from here.
+    #[error(
+        "partition {partition} is no longer held by host '{owner}' at epoch {epoch}; another host serves it now"
+    )]
+    Fenced {
+        /// The partition.
+        partition: u32,
+        /// The host that ran the turn.
+        owner: String,
+        /// The epoch it held.
+        epoch: u64,
+    },
     /// The op contradicts itself (a caller bug, e.g. a record whose `history_len`
     /// does not account for the new events). Nothing was written.
     #[error("invalid op: {0}")]
@@ -83,18 +109,6 @@ pub enum StoreError {
     InUse {
         /// The database file.
         path: PathBuf,
-    },
-    /// Another host serves this task hub on the same PostgreSQL database.
-    #[error(
-        "task hub {hub} on PostgreSQL {database} is served by another Weft host; one host serves \
-         a hub at a time for now: stop the other host (a host started after it takes over) or \
-         serve another task hub"
-    )]
-    HubServed {
-        /// The task hub.
-        hub: String,
-        /// Where the database is (host, port and name; no credentials).
-        database: String,
     },
     /// The file could not be opened or created.
     #[error(
@@ -213,9 +227,7 @@ impl StoreError {
     /// How this failure should be handled.
     pub fn kind(&self) -> ErrorKind {
         match self {
-            StoreError::InUse { .. }
-            | StoreError::HubServed { .. }
-            | StoreError::Unavailable(_) => ErrorKind::Retryable,
+            StoreError::InUse { .. } | StoreError::Unavailable(_) => ErrorKind::Retryable,
             StoreError::BadContinuation(_) => ErrorKind::Caller,
             StoreError::Open { .. }
             | StoreError::Storage { .. }

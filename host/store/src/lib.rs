@@ -46,6 +46,7 @@ mod file;
 mod hub;
 mod hubs;
 mod layout;
+mod lease;
 mod ops;
 pub mod pg;
 mod purge;
@@ -66,6 +67,7 @@ mod writer;
 pub use apply::OpResult;
 pub use error::{ErrorKind, Fault, OpError, StoreError};
 pub use hub::{Hub, InvalidHubName};
+pub use lease::{Fence, Held, Leases, PARTITIONS, PartitionWork, partition_of};
 pub use ops::{EntityWrite, Op, OpOutcome, Outgoing, TurnWrite};
 pub use records::{
     ActivityWork, EntityQuery, EntityRecord, InstanceFilter, InstanceRecord, TimerEntry, TimerKey,

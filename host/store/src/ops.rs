@@ -30,6 +30,16 @@ pub enum Op {
     },
     /// The whole effect of one orchestration turn.
     Turn(TurnWrite),
+    /// `op`, applied only while `fence` holds: the partition is still
+    /// leased to the fence's owner at its epoch (see `lease.rs`), else
+    /// [`OpError::Fenced`](crate::OpError::Fenced) with nothing written. A
+    /// backend one host serves alone applies `op` as it is.
+    Fenced {
+        /// What the store must find.
+        fence: crate::lease::Fence,
+        /// The op (a turn of the partition's instance).
+        op: Box<Op>,
+    },
     /// An activity finished: delete work item `queue_seq` and append `message`
     /// to its instance's inbox.
     ///
@@ -175,7 +185,9 @@ pub struct TurnWrite {
     pub expected_history_len: u32,
     /// Appended at indexes `expected_history_len..`.
     pub new_events: Vec<HistoryEvent>,
-    /// Inbox sequence numbers the turn consumed; deleted (missing ones are ignored).
+    /// Inbox sequence numbers the turn consumed; deleted. Every one must
+    /// still be in the inbox, else [`OpError::Consumed`](crate::OpError::Consumed):
+    /// another turn took it first.
     pub consumed_inbox: Vec<u64>,
     /// Replaces the instance row. Its `history_len` must equal
     /// `expected_history_len + new_events.len()` and its execution must be
@@ -207,7 +219,8 @@ pub struct TurnWrite {
 pub struct EntityWrite {
     /// The entity's row after the turn (it replaces the stored one).
     pub record: EntityRecord,
-    /// Inbox sequence numbers the turn consumed; deleted (missing ones are ignored).
+    /// Inbox sequence numbers the turn consumed; deleted. Every one must
+    /// still be in the inbox, else [`OpError::Consumed`](crate::OpError::Consumed).
     pub consumed_inbox: Vec<u64>,
     /// Messages to others, written in order.
     pub outbox: Vec<Outgoing>,

@@ -170,6 +170,15 @@ impl Tx for RedbTx<'_, '_> {
         Ok(())
     }
 
+    fn inbox_has(&mut self, id: &str, seq: u64) -> Result<bool, StoreError> {
+        Ok(self
+            .t
+            .inbox
+            .get((id, seq))
+            .during("reading an inbox message")?
+            .is_some())
+    }
+
     fn clear_inbox(&mut self, key: &str) -> Result<(), StoreError> {
         self.t
             .inbox

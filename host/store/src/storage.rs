@@ -113,6 +113,13 @@ pub trait Storage: Send + Sync + 'static {
         Ok(())
     }
 
+    /// The partition leases through which several hosts share this hub;
+    /// `None` when one host serves it alone (it owns every partition and
+    /// its ops need no fence).
+    fn leases(&self) -> Option<Arc<dyn crate::lease::Leases>> {
+        None
+    }
+
     /// Why writes are failing, or `None` when the last write (or probe)
     /// succeeded: what `/readyz` says.
     fn storage_fault(&self) -> Option<Fault>;

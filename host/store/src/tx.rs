@@ -23,6 +23,13 @@ pub(crate) type PurgeCandidate = (String, u64, RuntimeStatus);
 
 /// The primitive reads and writes of one write transaction of one task hub.
 pub(crate) trait Tx {
+    /// True when `fence`'s partition is still leased to its owner at its
+    /// epoch. Only backends that hosts share have leases; the others hold
+    /// every fence.
+    fn fence_holds(&mut self, _fence: &crate::lease::Fence) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
     /// The instance's row.
     fn instance(&mut self, id: &InstanceId) -> Result<Option<InstanceRecord>, StoreError>;
     /// Writes an instance row; `old` is the row it replaces (as read in this
@@ -49,6 +56,8 @@ pub(crate) trait Tx {
     fn append_inbox(&mut self, id: &InstanceId, message: Message) -> Result<u64, StoreError>;
     /// Deletes one inbox entry (absent ones are ignored).
     fn remove_inbox(&mut self, id: &str, seq: u64) -> Result<(), StoreError>;
+    /// True when inbox entry `seq` of `id` is there.
+    fn inbox_has(&mut self, id: &str, seq: u64) -> Result<bool, StoreError>;
     /// Deletes the instance's whole inbox.
     fn clear_inbox(&mut self, id: &str) -> Result<(), StoreError>;
     /// True when the inbox holds no message.

@@ -1133,6 +1133,45 @@ fn entities_list_by_name_time_and_page_and_clean_removes_only_empty_ones<B: Back
     assert!(store.entity(&entity("@account@d")).unwrap().is_some());
 }
 
+/// A turn that consumed an inbox message another turn already took ran on
+/// a stale view: refused with `Consumed`, nothing written; so is a turn
+/// that names a message that never was.
+fn a_turn_may_consume_each_message_once<B: Backend>() {
+    let (_dir, store) = B::fresh();
+    let a = id("a");
+    let Ok(OpOutcome::Created { inbox_seq }) = one(&store, create("a", "e1", 100)) else {
+        panic!()
+    };
+    let rec = store.instance(&a).unwrap().unwrap();
+    let mut t = turn(&rec, 2, Running);
+    t.consumed_inbox = vec![inbox_seq];
+    assert!(matches!(
+        one(&store, Op::Turn(t)),
+        Ok(OpOutcome::TurnCommitted { .. })
+    ));
+    // The same message again, on the current row: refused.
+    let rec = store.instance(&a).unwrap().unwrap();
+    let mut again = turn(&rec, 2, Running);
+    again.consumed_inbox = vec![inbox_seq];
+    assert_eq!(
+        one(&store, Op::Turn(again.clone())),
+        Err(OpError::Consumed {
+            instance: a.clone(),
+            seq: inbox_seq,
+        })
+    );
+    again.consumed_inbox = vec![inbox_seq + 1000];
+    assert_eq!(
+        one(&store, Op::Turn(again)),
+        Err(OpError::Consumed {
+            instance: a.clone(),
+            seq: inbox_seq + 1000,
+        })
+    );
+    assert_eq!(store.instance(&a).unwrap().unwrap(), rec, "nothing written");
+    assert_eq!(store.history(&a).unwrap().len(), 2);
+}
+
 macro_rules! backends {
     ($($module:ident: $backend:ty),* $(,)?) => {$(
         mod $module {
@@ -1140,6 +1179,7 @@ macro_rules! backends {
             cases!($backend;
                 create_conflict_and_replace_terminal,
                 turn_writes_everything_and_is_fenced,
+                a_turn_may_consume_each_message_once,
                 activity_completion_is_deduplicated,
                 messages_for_an_old_execution_or_finished_instance_are_dropped,
                 timers_insert_cancel_fire,

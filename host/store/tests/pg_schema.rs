@@ -43,8 +43,10 @@ fn a_fresh_schema_migrates_once_and_again_changes_nothing() {
                 "activities",
                 "entities",
                 "history",
+                "hosts",
                 "inbox",
                 "instances",
+                "partitions",
                 "schema_migrations",
                 "timers"
             ]

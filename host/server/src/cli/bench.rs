@@ -70,6 +70,11 @@ pub struct BenchArgs {
     /// or a PostgreSQL URL (`postgres://user@host:port/db`).
     #[arg(long)]
     store: Option<PathBuf>,
+    /// W1 and W2 only, on PostgreSQL: hosts in this process sharing the
+    /// task hub (each with its own connections and partition leases); W1's
+    /// starts and waits go round them.
+    #[arg(long, default_value_t = 1)]
+    hosts: usize,
 }
 
 pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
@@ -86,10 +91,25 @@ pub fn run(a: BenchArgs) -> anyhow::Result<ExitCode> {
         config.components = Some(a.components.clone());
         config.cache_dir = Some(dir.join("cache"));
         config.max_hot = a.n.max(1024) * 2;
-        let weft = Weft::open(config).await?;
+        let weft = Weft::open(config.clone()).await?;
+        let mut hosts = vec![weft.clone()];
+        if a.hosts > 1 {
+            anyhow::ensure!(
+                matches!(config.store, crate::host::StoreLocation::Postgres(_))
+                    && matches!(a.workload.as_str(), "w1" | "w2"),
+                "--hosts needs a PostgreSQL --store and --workload w1 or w2"
+            );
+            for _ in 1..a.hosts {
+                hosts.push(Weft::open(config.clone()).await?);
+            }
+            // Two lease rounds (every 2 s by default): the partitions spread
+            // over the hosts before anything is measured.
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        }
         let mut report = serde_json::Map::new();
+        report.insert("hosts".into(), serde_json::json!(hosts.len()));
         if matches!(a.workload.as_str(), "w1" | "all") {
-            report.insert("w1".into(), w1(&weft, a.n).await?);
+            report.insert("w1".into(), w1(&hosts, a.n).await?);
         }
         if matches!(a.workload.as_str(), "w2" | "all") {
             report.insert("w2".into(), w2(&weft, a.fan).await?);
@@ -141,13 +161,19 @@ pub(super) async fn finish(weft: &Weft, id: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn w1(weft: &Weft, n: usize) -> anyhow::Result<serde_json::Value> {
-    // Warm-up: one instance, so compilation and first instantiation are not measured.
-    let id = weft.start("HelloSequence", None, Json::null()).await?;
-    finish(weft, id.as_str()).await?;
-    let (rate, wall, p50, p99) = hello_batch(weft, n).await?;
+async fn w1(hosts: &[Weft], n: usize) -> anyhow::Result<serde_json::Value> {
+    // Warm-up: instances on every host, so compilation and first
+    // instantiation are not measured.
+    for weft in hosts {
+        for _ in 0..8 {
+            let id = weft.start("HelloSequence", None, Json::null()).await?;
+            finish(weft, id.as_str()).await?;
+        }
+    }
+    let (rate, wall, p50, p99) = hello_batch_on(hosts, n).await?;
     println!(
-        "W1 HelloSequence x{n}: {rate:.0} orchestrations/s, wall {:.3} s, p50 {:.1} ms, p99 {:.1} ms",
+        "W1 HelloSequence x{n} on {} host(s): {rate:.0} orchestrations/s, wall {:.3} s, p50 {:.1} ms, p99 {:.1} ms",
+        hosts.len(),
         wall.as_secs_f64(),
         ms(p50),
         ms(p99)
@@ -160,10 +186,18 @@ async fn w1(weft: &Weft, n: usize) -> anyhow::Result<serde_json::Value> {
 
 /// Runs `n` HelloSequence instances at once: (rate, wall, p50, p99).
 async fn hello_batch(weft: &Weft, n: usize) -> anyhow::Result<(f64, Duration, Duration, Duration)> {
+    hello_batch_on(std::slice::from_ref(weft), n).await
+}
+
+/// [`hello_batch`], started and awaited through `hosts` in turn.
+async fn hello_batch_on(
+    hosts: &[Weft],
+    n: usize,
+) -> anyhow::Result<(f64, Duration, Duration, Duration)> {
     let t0 = Instant::now();
     let mut tasks = Vec::with_capacity(n);
-    for _ in 0..n {
-        let w = weft.clone();
+    for i in 0..n {
+        let w = hosts[i % hosts.len()].clone();
         tasks.push(tokio::spawn(async move {
             let start = Instant::now();
             let id = w.start("HelloSequence", None, Json::null()).await?;

@@ -67,12 +67,13 @@ pub fn run(a: ServeArgs) -> anyhow::Result<ExitCode> {
             "weft is serving"
         );
         let app = router(ApiState {
-            weft,
+            weft: weft.clone(),
             api_key: c.api_key,
             max_component: c.max_component,
             metrics: Some(metrics),
         });
         listen::serve(listener, app, connections, shutdown()).await;
+        weft.release_leases().await;
         tracing::info!("weft stopped");
         Ok(ExitCode::SUCCESS)
     })

@@ -91,6 +91,11 @@ pub struct Settings {
     /// schedule [default: 10000].
     #[arg(long, env = "WEFT_MAX_TASKS_PER_TURN")]
     pub max_tasks_per_turn: Option<Count>,
+    /// On PostgreSQL: how long a host's partitions of a task hub stay its
+    /// own without renewal (it renews five times per lease), so how soon
+    /// the other hosts take over a host that died [default: 10s].
+    #[arg(long, env = "WEFT_LEASE")]
+    pub lease: Option<Limit>,
     /// Events one execution's history may hold [default: 100000].
     #[arg(long, env = "WEFT_MAX_HISTORY_EVENTS")]
     pub max_history_events: Option<Count>,
@@ -172,6 +177,7 @@ impl Settings {
             activity_memory: self.activity_memory.or(low.activity_memory),
             max_tasks_per_turn: self.max_tasks_per_turn.or(low.max_tasks_per_turn),
             max_history_events: self.max_history_events.or(low.max_history_events),
+            lease: self.lease.or(low.lease),
             max_component_size: self.max_component_size.or(low.max_component_size),
             max_http_response: self.max_http_response.or(low.max_http_response),
             log_format: self.log_format.or(low.log_format),
@@ -211,6 +217,9 @@ impl Settings {
         }
         if let Some(Count(n)) = self.max_history_events {
             host.max_history = n as usize;
+        }
+        if let Some(Limit(d)) = self.lease {
+            host.lease = d;
         }
         if let Some(ResponseSize(n)) = self.max_http_response {
             host.max_http_response = n as usize;

@@ -13,7 +13,16 @@ use weft_store::{ActivityWork, Op, OpOutcome};
 
 /// Runs work item `seq` on the pool and delivers its result.
 pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
+    if !shared
+        .running_activities
+        .lock()
+        .expect("running activities lock")
+        .insert(seq)
+    {
+        return; // already running here (its partition was taken again)
+    }
     tokio::spawn(async move {
+        let _running = Running(&shared, seq);
         let permit = shared.activity_permits.clone().acquire_owned().await;
         let started = std::time::Instant::now();
         let result = run(&shared, &work).await;
@@ -83,6 +92,19 @@ pub fn dispatch(shared: Arc<Shared>, seq: u64, work: ActivityWork) {
             }
         }
     });
+}
+
+/// Takes a work item off the running set when its task ends.
+struct Running<'a>(&'a Shared, u64);
+
+impl Drop for Running<'_> {
+    fn drop(&mut self) {
+        self.0
+            .running_activities
+            .lock()
+            .expect("running activities lock")
+            .remove(&self.1);
+    }
 }
 
 async fn run(shared: &Shared, work: &ActivityWork) -> Result<weft_core::Json, Failure> {

@@ -109,7 +109,11 @@ impl Shared {
             outbox: work.outbox,
             continue_as_new,
         };
-        match self.store.submit(Op::Turn(write)).await {
+        match self
+            .store
+            .submit(self.fenced(&instance, Op::Turn(write)))
+            .await
+        {
             Ok(Ok(OpOutcome::TurnCommitted {
                 activity_seqs,
                 delivered,

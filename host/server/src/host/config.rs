@@ -1,6 +1,7 @@
 //! Host configuration.
 
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 /// Where a host keeps its task hubs: a redb file, or a PostgreSQL database
 /// that several hosts may share.
@@ -82,6 +83,9 @@ pub struct HostConfig {
     pub policy: weft_runtime::Policy,
     /// Most events one execution's history may hold.
     pub max_history: usize,
+    /// How long a host's partition leases last on a shared (PostgreSQL)
+    /// task hub without renewal.
+    pub lease: Duration,
     /// Largest response body a durable HTTP call records, in bytes.
     pub max_http_response: usize,
     /// Where time comes from (timestamps, timers): the system clock, or a
@@ -101,6 +105,7 @@ impl HostConfig {
             default_hub: "default".to_owned(),
             policy: Default::default(),
             max_history: DEFAULT_MAX_HISTORY,
+            lease: weft_store::pg::DEFAULT_LEASE,
             max_http_response: DEFAULT_MAX_HTTP_RESPONSE,
             clock: super::HostClock::system(),
         }

@@ -37,6 +37,11 @@ struct Slot {
     deferred: Vec<(u64, Message)>,
     /// (Entities.) The entity row as of the last commit.
     entity: Option<weft_store::EntityRecord>,
+    /// The fence of the turn running now (`None` on a hub one host serves).
+    fence: Option<weft_store::Fence>,
+    /// The stored inbox must be read before the next turn: another host
+    /// gave the instance messages this host was not handed.
+    reload: bool,
 }
 
 /// A task hub's current state, for `GET /metrics`.
@@ -102,6 +107,11 @@ pub struct Shared {
     waiters: Mutex<HashMap<InstanceId, Vec<oneshot::Sender<()>>>>,
     /// Set when the task hub is deleted: nothing more is started or committed.
     closed: std::sync::atomic::AtomicBool,
+    /// The partitions this host serves (all, when it serves the hub alone).
+    pub(super) ownership: super::ownership::Ownership,
+    /// Activity work items running now, so a partition taken again does not
+    /// start them twice.
+    pub(super) running_activities: Mutex<std::collections::HashSet<u64>>,
 }
 
 impl Shared {
@@ -113,6 +123,8 @@ impl Shared {
         config: &HostConfig,
     ) -> Shared {
         Shared {
+            ownership: super::ownership::Ownership::new(store.leases()),
+            running_activities: Mutex::default(),
             store,
             registry,
             runtime,
@@ -165,12 +177,35 @@ impl Shared {
         message: Message,
         record: Option<InstanceRecord>,
     ) {
-        if self.is_closed() {
+        if self.is_closed() || !self.ownership.owns(&instance) {
+            // Another host serves it; the commit announced the message.
             return;
         }
         let start = {
             let mut slots = self.slots.lock().expect("slots lock");
-            let slot = slots.entry(instance.clone()).or_default();
+            let slot = match slots.entry(instance.clone()) {
+                std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    // On a shared hub, earlier messages may be in the store
+                    // that this host was not handed (its partition was just
+                    // taken, or another host committed them): the first turn
+                    // reads the inbox. A start this host just committed with
+                    // its row is all there is.
+                    let reload = self.ownership.shared() && record.is_none();
+                    e.insert(Slot {
+                        reload,
+                        ..Slot::default()
+                    })
+                }
+            };
+            if slot
+                .pending
+                .iter()
+                .chain(&slot.deferred)
+                .any(|(s, _)| *s == seq)
+            {
+                return; // handed over twice (a partition resumed meanwhile)
+            }
             if matches!(message.kind(), EventKind::ExecutionStarted { .. }) {
                 // A (re)start: whatever we cached belongs to an older execution.
                 slot.record = record;
@@ -183,6 +218,91 @@ impl Shared {
             let me = self.clone();
             tokio::spawn(async move { me.run_instance(instance).await });
         }
+    }
+
+    /// Makes the instance's next turn read its stored inbox first: another
+    /// host committed messages for it (a wake-up), or a poll found some.
+    pub(super) fn wake(self: &Arc<Self>, instance: InstanceId) {
+        if self.is_closed() || !self.ownership.owns(&instance) {
+            return;
+        }
+        let start = {
+            let mut slots = self.slots.lock().expect("slots lock");
+            let slot = slots.entry(instance.clone()).or_default();
+            slot.reload = true;
+            !std::mem::replace(&mut slot.running, true)
+        };
+        if start {
+            let me = self.clone();
+            tokio::spawn(async move { me.run_instance(instance).await });
+        }
+    }
+
+    /// True when inbox message `seq` of `instance` is on its way: held by
+    /// its slot, or its turn is running (a poll need not wake it).
+    pub(super) fn knows(&self, instance: &InstanceId, seq: u64) -> bool {
+        let slots = self.slots.lock().expect("slots lock");
+        slots.get(instance).is_some_and(|slot| {
+            slot.running
+                || slot.reload
+                || slot
+                    .pending
+                    .iter()
+                    .chain(&slot.deferred)
+                    .any(|(s, _)| *s == seq)
+        })
+    }
+
+    /// Drops what this host keeps of instances of `partitions` (another
+    /// host took them): turns still running are refused by their fence.
+    pub(super) fn forget_partitions(&self, partitions: &[u32]) {
+        let gone = |id: &InstanceId| partitions.contains(&weft_store::partition_of(id.as_str()));
+        let mut slots = self.slots.lock().expect("slots lock");
+        slots.retain(|id, _| !gone(id));
+        let mut hot = self.hot.lock().expect("hot lock");
+        let cold: Vec<InstanceId> = hot.iter().filter(|id| gone(id)).cloned().collect();
+        for id in cold {
+            hot.remove(&id);
+        }
+    }
+
+    /// `op` (a turn of `instance`) under the fence its turn started with.
+    pub(super) fn fenced(&self, instance: &InstanceId, op: weft_store::Op) -> weft_store::Op {
+        let fence = self
+            .slots
+            .lock()
+            .expect("slots lock")
+            .get(instance)
+            .and_then(|slot| slot.fence.clone());
+        match fence {
+            Some(fence) => weft_store::Op::Fenced {
+                fence,
+                op: Box::new(op),
+            },
+            None if self.ownership.shared() => {
+                // No fence (the partition went while it ran): one the store
+                // refuses, so nothing is written.
+                weft_store::Op::Fenced {
+                    fence: weft_store::Fence {
+                        partition: weft_store::partition_of(instance.as_str()),
+                        owner: String::new(),
+                        epoch: 0,
+                    },
+                    op: Box::new(op),
+                }
+            }
+            None => op,
+        }
+    }
+
+    /// Takes `instance`'s slot for a turn: its fence is taken now. `None`
+    /// (and the slot dropped) when this host no longer serves it.
+    fn claim_turn(&self, slot: &mut Slot, instance: &InstanceId) -> bool {
+        if !self.ownership.owns(instance) {
+            return false;
+        }
+        slot.fence = self.ownership.fence(instance);
+        true
     }
 
     /// Moves `record`'s instance onto component `digest` while no turn of it
@@ -199,22 +319,24 @@ impl Shared {
                     slot.running = true;
                     slot.guest = None;
                     slot.record = None;
+                    slot.fence = self.ownership.fence(&instance);
                     break;
                 }
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         self.hot.lock().expect("hot lock").remove(&instance);
-        let outcome = self
-            .store
-            .submit(weft_store::Op::Repin {
+        let op = self.fenced(
+            &instance,
+            weft_store::Op::Repin {
                 instance: instance.clone(),
                 execution: record.execution_id.clone(),
                 history_len: record.history_len,
                 from: record.component.clone(),
                 to: digest.to_owned(),
-            })
-            .await;
+            },
+        );
+        let outcome = self.store.submit(op).await;
         let moved = matches!(outcome, Ok(Ok(_)));
         if !moved {
             tracing::info!(%instance, "not moved to {digest}: {outcome:?}");
@@ -277,12 +399,20 @@ impl Shared {
             return self.run_entity(instance).await;
         }
         loop {
+            if self.take_reload(&instance) {
+                self.reload_inbox(&instance, false).await;
+                continue;
+            }
             let (messages, guest, record) = {
                 let mut slots = self.slots.lock().expect("slots lock");
                 // Gone when the task hub was deleted (`close`): stop.
                 let Some(slot) = slots.get_mut(&instance) else {
                     return;
                 };
+                if !self.claim_turn(slot, &instance) {
+                    slots.remove(&instance);
+                    return;
+                }
                 if slot.pending.is_empty() {
                     slot.running = false;
                     if slot.guest.is_none() {
@@ -315,7 +445,7 @@ impl Shared {
             };
             drop(permit);
             if after.reload_inbox {
-                self.reload_inbox(&instance).await;
+                self.reload_inbox(&instance, true).await;
             }
             let AfterTurn { guest, record, .. } = after;
             let evicted = {
@@ -359,11 +489,19 @@ impl Shared {
     /// messages and the ones still waiting for a lock (see `entity_turn`).
     async fn run_entity(self: Arc<Self>, instance: InstanceId) {
         loop {
+            if self.take_reload(&instance) {
+                self.reload_inbox(&instance, false).await;
+                continue;
+            }
             let (queue, cached) = {
                 let mut slots = self.slots.lock().expect("slots lock");
                 let Some(slot) = slots.get_mut(&instance) else {
                     return;
                 };
+                if !self.claim_turn(slot, &instance) {
+                    slots.remove(&instance);
+                    return;
+                }
                 if slot.pending.is_empty() {
                     slot.running = false;
                     if slot.deferred.is_empty() {
@@ -380,7 +518,7 @@ impl Shared {
             let after = self.entity_turn(&instance, queue, cached).await;
             drop(permit);
             if after.reload_inbox {
-                self.reload_inbox(&instance).await;
+                self.reload_inbox(&instance, true).await;
                 continue;
             }
             let mut slots = self.slots.lock().expect("slots lock");
@@ -392,11 +530,33 @@ impl Shared {
         }
     }
 
-    /// Puts the instance's stored inbox back into its pending list after a turn
-    /// that was not committed: after a short pause, and once storage is
-    /// writable again if a fault was the reason.
-    async fn reload_inbox(&self, instance: &InstanceId) {
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    /// Clears the slot's reload flag; true when it was set.
+    fn take_reload(&self, instance: &InstanceId) -> bool {
+        let mut slots = self.slots.lock().expect("slots lock");
+        slots
+            .get_mut(instance)
+            .is_some_and(|slot| std::mem::take(&mut slot.reload))
+    }
+
+    /// Makes the instance's pending list what its stored inbox holds: after
+    /// a turn that was not committed (`pause`: after a short pause, and once
+    /// storage is writable again if a fault was the reason), or on a
+    /// wake-up. Pending messages the store no longer has were consumed
+    /// (handed over twice) and go; those handed over during the read stay.
+    async fn reload_inbox(&self, instance: &InstanceId, pause: bool) {
+        if pause {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        let before: std::collections::HashSet<u64> = {
+            let slots = self.slots.lock().expect("slots lock");
+            slots.get(instance).map_or_else(Default::default, |slot| {
+                slot.pending
+                    .iter()
+                    .chain(&slot.deferred)
+                    .map(|(s, _)| *s)
+                    .collect()
+            })
+        };
         let stored = loop {
             super::storage::until_writable(self.store.as_ref()).await;
             match self.store.inbox(instance).await {
@@ -415,8 +575,12 @@ impl Shared {
                 slot.record = None;
                 slot.guest = None;
                 slot.entity = None;
+                let in_store: std::collections::HashSet<u64> =
+                    stored.iter().map(|(s, _)| *s).collect();
                 // Waiting messages are in the stored inbox too.
                 slot.pending.append(&mut slot.deferred);
+                slot.pending
+                    .retain(|(s, _)| in_store.contains(s) || !before.contains(s));
                 let known: std::collections::HashSet<u64> =
                     slot.pending.iter().map(|(s, _)| *s).collect();
                 let mut missing: Vec<_> = stored

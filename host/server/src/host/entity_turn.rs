@@ -235,7 +235,8 @@ impl Shared {
             consumed_inbox: consumed,
             outbox,
         };
-        match self.store.submit(Op::EntityTurn(write)).await {
+        let op = self.fenced(instance, Op::EntityTurn(write));
+        match self.store.submit(op).await {
             Ok(Ok(OpOutcome::TurnCommitted { delivered, .. })) => {
                 for (to, seq, message) in delivered {
                     self.deliver(to, seq, message);

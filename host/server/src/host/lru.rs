@@ -32,6 +32,11 @@ impl<K: Clone + Eq + Hash> Lru<K> {
         }
     }
 
+    /// Every key, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = &K> {
+        self.by_key.keys()
+    }
+
     pub fn len(&self) -> usize {
         self.by_key.len()
     }

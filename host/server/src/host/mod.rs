@@ -22,6 +22,7 @@ mod entity_turn;
 mod errors;
 mod lru;
 mod new_instance;
+mod ownership;
 mod registry;
 mod replay_check;
 mod storage;

@@ -18,6 +18,10 @@ pub type Status = InstanceRecord;
 /// writes are not held up behind one huge transaction.
 const PURGE_BATCH: usize = 1000;
 
+/// How often a wait for completion reads the status on a shared hub while
+/// another host runs the instance.
+const SHARED_WAIT_POLL: Duration = Duration::from_millis(50);
+
 /// Largest page the list call returns; a larger `top` gets this many and a
 /// continuation token (Durable Functions' clients already expect short pages).
 pub const MAX_PAGE: usize = 1000;
@@ -44,7 +48,12 @@ impl TaskHub {
     }
 
     /// Resumes the work the store holds for this hub (at host start).
+    /// On a hub several hosts share, the partitions this host takes are
+    /// resumed as it takes them instead (`ownership.rs`).
     pub(super) async fn recover(&self) -> anyhow::Result<()> {
+        if self.shared.ownership.shared() {
+            return Ok(());
+        }
         let store = &self.shared.store;
         let inboxes = store.all_inboxes().await?;
         let queue = store.activity_queue().await?;
@@ -362,7 +371,10 @@ impl TaskHub {
     }
 
     /// Waits up to `timeout` for the instance to finish. Returns its status at
-    /// the end either way; `None` if it does not exist.
+    /// the end either way; `None` if it does not exist. On a hub
+    /// other hosts share, the instance may finish on another host: the
+    /// status is also read every [`SHARED_WAIT_POLL`] while another host
+    /// runs it.
     pub async fn wait_for_completion(
         &self,
         id: &str,
@@ -374,8 +386,28 @@ impl TaskHub {
             Some(s) if !s.status.is_terminal() => {}
             other => return Ok(other),
         }
-        let _ = tokio::time::timeout(timeout, finished).await;
-        self.status(id).await
+        if !self.shared.ownership.shared() {
+            let _ = tokio::time::timeout(timeout, finished).await;
+            return self.status(id).await;
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut finished = std::pin::pin!(finished);
+        loop {
+            // Run here, the instance's end wakes `finished`; the poll is only
+            // a safety net then (its partition may move meanwhile).
+            let every = if self.shared.ownership.owns(&instance) {
+                Duration::from_secs(1)
+            } else {
+                SHARED_WAIT_POLL
+            };
+            let next = (tokio::time::Instant::now() + every).min(deadline);
+            let _ = tokio::time::timeout_at(next, &mut finished).await;
+            let status = self.status(id).await?;
+            match &status {
+                Some(s) if !s.status.is_terminal() && tokio::time::Instant::now() < deadline => {}
+                _ => return Ok(status),
+            }
+        }
     }
 
     /// Re-executes the instance's stored history on the component it started on,

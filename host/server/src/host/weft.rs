@@ -42,7 +42,7 @@ impl Weft {
             StoreLocation::Redb(path) => RedbStorage::open(path, &hub)
                 .await
                 .map(|s| s as Arc<dyn Storage>),
-            StoreLocation::Postgres(url) => PgStorage::open(url, &hub)
+            StoreLocation::Postgres(url) => PgStorage::open_with(url, &hub, config.lease)
                 .await
                 .map(|s| s as Arc<dyn Storage>),
         };
@@ -113,9 +113,48 @@ impl Weft {
         // Opened outside the lock (it may create tables); a hub opened by
         // someone else meanwhile wins and this handle is dropped.
         let store = self.inner.root.open_hub(&hub).await?;
+        let shared = match self.install_hub(name, store)? {
+            (shared, false) => return Ok(TaskHub::new(shared, self.clone())),
+            (shared, true) => shared,
+        };
+        super::ownership::start(&shared).await;
+        Ok(TaskHub::new(shared, self.clone()))
+    }
+
+    /// Stops every hub's dispatcher and gives up this host's partition
+    /// leases on hubs other hosts share, so that they take its instances
+    /// over at once instead of after the lease (a clean stop). Nothing is
+    /// lost either way: work in flight resumes from the store.
+    pub async fn release_leases(&self) {
+        let hubs: Vec<Arc<Shared>> = self
+            .inner
+            .hubs
+            .lock()
+            .expect("hubs lock")
+            .values()
+            .cloned()
+            .collect();
+        for shared in hubs {
+            let Some(leases) = shared.store.leases() else {
+                continue;
+            };
+            shared.close();
+            if let Err(e) = leases.release_all().await {
+                tracing::warn!(task_hub = %shared.store.task_hub(), "cannot give up the partition leases: {e}; the other hosts take them when they expire");
+            }
+        }
+    }
+
+    /// Makes `store` hub `name`'s, with its dispatcher and timer service;
+    /// false (with the hub's `Shared`) when someone installed it meanwhile.
+    fn install_hub(
+        &self,
+        name: &str,
+        store: Arc<dyn Storage>,
+    ) -> Result<(Arc<Shared>, bool), ClientError> {
         let mut hubs = self.inner.hubs.lock().expect("hubs lock");
         if let Some(shared) = hubs.get(name) {
-            return Ok(TaskHub::new(shared.clone(), self.clone()));
+            return Ok((shared.clone(), false));
         }
         if hubs.len() >= MAX_HUBS {
             return Err(too_many_hubs(name, hubs.len()));
@@ -134,7 +173,7 @@ impl Weft {
             timer_rx,
         ));
         hubs.insert(name.to_owned(), shared.clone());
-        Ok(TaskHub::new(shared, self.clone()))
+        Ok((shared, true))
     }
 
     /// Checks a start before anything is created: the instance ID follows the

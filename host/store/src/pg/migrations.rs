@@ -27,7 +27,7 @@ struct Migration {
 }
 
 /// The newest schema version of a task hub this build knows.
-pub const LATEST: i32 = 1;
+pub const LATEST: i32 = 2;
 
 /// The newest version of the registry schema (`weft`) this build knows.
 pub const REGISTRY_LATEST: i32 = 1;
@@ -68,6 +68,16 @@ impl Schema {
         &self.name
     }
 
+    /// The `LISTEN`/`NOTIFY` channel of a hub schema: `weft_` and 16 hex
+    /// digits of its name's SHA-256 (channel names are at most 63 bytes and
+    /// hub names may be longer).
+    pub fn channel(&self) -> String {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(self.name.as_bytes());
+        let hex: String = d[..8].iter().map(|b| format!("{b:02x}")).collect();
+        format!("weft_{hex}")
+    }
+
     /// The quoted identifier, for SQL text.
     pub fn ident(&self) -> String {
         format!("\"{}\"", self.name)
@@ -85,16 +95,17 @@ impl Schema {
 /// The prefix of every hub's schema name.
 pub(crate) const HUB_PREFIX: &str = "weft_";
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    min_compatible: 1,
-    // postgres-multi-host.md §9, fitted to Weft's ops: the instance row
-    // carries the fence (execution, history length) and the lease columns;
-    // listing uses the created and status indexes; the history's primary key
-    // is the backstop against a second writer of the same index. Sequence
-    // numbers come from sequences, taken per batch. Values are Weft's
-    // versioned encodings (`codec.rs`): both backends store the same bytes.
-    sql: r#"
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        min_compatible: 1,
+        // postgres-multi-host.md §9, fitted to Weft's ops: the instance row
+        // carries the fence (execution, history length) and the lease columns;
+        // listing uses the created and status indexes; the history's primary key
+        // is the backstop against a second writer of the same index. Sequence
+        // numbers come from sequences, taken per batch. Values are Weft's
+        // versioned encodings (`codec.rs`): both backends store the same bytes.
+        sql: r#"
 CREATE SEQUENCE {schema}.inbox_seq;
 CREATE SEQUENCE {schema}.activity_seq;
 CREATE TABLE {schema}.instances (
@@ -147,7 +158,30 @@ CREATE TABLE {schema}.entities (
     row           bytea NOT NULL
 );
 "#,
-}];
+    },
+    Migration {
+        // Several hosts on one hub: partition leases and live hosts (lease.rs).
+        // The per-row lease columns of version 1 were never used.
+        version: 2,
+        min_compatible: 2,
+        sql: r#"
+ALTER TABLE {schema}.instances DROP COLUMN lease_owner, DROP COLUMN lease_until,
+    DROP COLUMN lease_epoch;
+ALTER TABLE {schema}.activities DROP COLUMN visible_at, DROP COLUMN claim_token;
+CREATE TABLE {schema}.partitions (
+    part          integer PRIMARY KEY,
+    owner         text,
+    epoch         bigint NOT NULL DEFAULT 0,
+    lease_until   timestamptz NOT NULL DEFAULT '-infinity'
+);
+INSERT INTO {schema}.partitions (part) SELECT generate_series(0, {partitions} - 1);
+CREATE TABLE {schema}.hosts (
+    host_id       text PRIMARY KEY,
+    alive_until   timestamptz NOT NULL
+);
+"#,
+    },
+];
 
 const REGISTRY_MIGRATIONS: &[Migration] = &[Migration {
     version: 1,
@@ -218,9 +252,13 @@ pub async fn migrate(
         });
     }
     for m in migrations.iter().filter(|m| m.version > current) {
-        txn.batch_execute(&m.sql.replace("{schema}", &schema))
-            .await
-            .map_err(err)?;
+        txn.batch_execute(
+            &m.sql
+                .replace("{schema}", &schema)
+                .replace("{partitions}", &crate::lease::PARTITIONS.to_string()),
+        )
+        .await
+        .map_err(err)?;
         txn.execute(
             &format!(
                 "INSERT INTO {schema}.schema_migrations (version, min_compatible) VALUES ($1, $2)"

@@ -9,12 +9,14 @@
 //! reads, the registry and the hub's host lock; `sql.rs` the prepared
 //! statements.
 
+mod leases;
 mod migrations;
 mod sql;
 mod storage;
 mod tx;
 mod writer;
 
+pub use leases::DEFAULT_LEASE;
 pub use migrations::{LATEST, REGISTRY_LATEST, Schema, migrate};
 pub use storage::PgStorage;
 

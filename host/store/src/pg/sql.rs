@@ -15,6 +15,9 @@ pub(crate) struct Sql {
     pub(crate) lock_instances: Statement,
     pub(crate) lock_activities: Statement,
     pub(crate) lock_timers: Statement,
+    pub(crate) lock_partitions: Statement,
+    pub(crate) lock_inbox: Statement,
+    pub(crate) notify: Statement,
     pub(crate) inbox_seqs: Statement,
     pub(crate) activity_seqs: Statement,
     pub(crate) inbox_exists: Statement,
@@ -71,6 +74,18 @@ impl Sql {
                  JOIN unnest($1::text[], $2::bigint[]) AS k(instance_id, timer_id) \
                  USING (instance_id, timer_id) ORDER BY 1, 2 FOR UPDATE OF t"
             ))?,
+            // FOR SHARE: a takeover (an UPDATE of the row) waits for the
+            // commits in flight that checked a fence on it.
+            lock_partitions: p(format!(
+                "SELECT part, owner, epoch FROM {s}.partitions WHERE part = ANY($1::int[]) \
+                 ORDER BY part FOR SHARE"
+            ))?,
+            lock_inbox: p(format!(
+                "SELECT i.instance_id, i.msg_seq FROM {s}.inbox i \
+                 JOIN unnest($1::text[], $2::bigint[]) AS k(instance_id, msg_seq) \
+                 USING (instance_id, msg_seq) ORDER BY 1, 2 FOR UPDATE OF i"
+            ))?,
+            notify: p("SELECT pg_notify($1, $2)".to_owned())?,
             inbox_seqs: p(seqs("inbox_seq"))?,
             activity_seqs: p(seqs("activity_seq"))?,
             inbox_exists: p(format!(

@@ -33,78 +33,27 @@ pub struct PgStorage {
     url: String,
     hub: Hub,
     /// The hub's schema, quoted for SQL.
-    s: String,
+    pub(super) s: String,
     /// The registry's schema, quoted for SQL.
     r: String,
     reads: Mutex<Arc<Client>>,
     writer: WriterHandle,
     shared: Arc<Shared>,
-    /// The hub's host lock (see [`PgStorage::open`]), shared by this
-    /// process's handles of the hub.
-    _owner: Arc<HostLock>,
+    /// This handle, for [`Storage::leases`].
+    me: std::sync::Weak<PgStorage>,
+    /// This handle's name in the lease table, and its lease.
+    pub(super) lease_host: String,
+    pub(super) lease: std::time::Duration,
+    /// Wake-ups from other hosts (`leases.rs`), until taken.
+    pub(super) wakeups: Mutex<Option<tokio::sync::mpsc::UnboundedReceiver<Vec<InstanceId>>>>,
+    listener: tokio::task::AbortHandle,
 }
 
-/// A connection holding a task hub's host lock: the lock goes when the
-/// connection closes, with the last handle of the hub or with the process.
-pub(crate) struct HostLock {
-    _conn: Client,
-}
-
-/// This process's host locks, by database and hub, so that its handles of
-/// one hub share one lock instead of refusing each other.
-static HOST_LOCKS: Mutex<Vec<(String, std::sync::Weak<HostLock>)>> = Mutex::new(Vec::new());
-
-/// Serializes taking host locks within the process.
-static TAKING: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// The host lock of `hub` on `url`: this process's, or a new one once no
-/// other process holds it (waiting up to [`OWNER_WAIT`]).
-async fn host_lock(url: &str, hub: &Hub) -> Result<Arc<HostLock>, StoreError> {
-    let schema = Schema::hub(hub);
-    let key = format!("{url}\n{}", schema.name());
-    let _taking = TAKING.lock().await;
-    let held = |locks: &Vec<(String, std::sync::Weak<HostLock>)>| {
-        locks
-            .iter()
-            .find(|(k, _)| *k == key)
-            .and_then(|(_, w)| w.upgrade())
-    };
-    if let Some(lock) = held(&HOST_LOCKS.lock().expect("host locks")) {
-        return Ok(lock);
+impl Drop for PgStorage {
+    fn drop(&mut self) {
+        self.listener.abort();
     }
-    let conn = connect(url).await?;
-    let deadline = std::time::Instant::now() + OWNER_WAIT;
-    loop {
-        let locked: bool = conn
-            .query_one(
-                "SELECT pg_try_advisory_lock(hashtext('weft-host'), hashtext($1))",
-                &[&schema.name()],
-            )
-            .await
-            .map_err(|e| pg_error("taking the task hub's host lock", &e))?
-            .get(0);
-        if locked {
-            break;
-        }
-        if std::time::Instant::now() >= deadline {
-            return Err(StoreError::HubServed {
-                hub: hub.to_string(),
-                database: url.rsplit_once('@').map_or(url, |(_, at)| at).to_owned(),
-            });
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let lock = Arc::new(HostLock { _conn: conn });
-    let mut locks = HOST_LOCKS.lock().expect("host locks");
-    locks.retain(|(_, w)| w.strong_count() > 0);
-    locks.push((key, Arc::downgrade(&lock)));
-    Ok(lock)
 }
-
-/// How long [`PgStorage::open`] waits for another handle's host lock to go
-/// (a host that just stopped or was killed: its session ends at once, but
-/// the server may take a moment to notice).
-const OWNER_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 
 type Rows = Vec<tokio_postgres::Row>;
 
@@ -115,24 +64,34 @@ fn big(v: u64) -> i64 {
 
 impl PgStorage {
     /// Connects to `url`, creates or migrates the registry and the schema of
-    /// task hub `hub`, takes the hub's host lock, and starts the hub's
-    /// writer thread.
-    ///
-    /// The host lock is a session advisory lock on the hub's schema, held by
-    /// a connection of its own while any handle of the hub lives: one host
-    /// serves a hub at a time until leases let several share it (issue 10).
-    /// A second host is refused with [`StoreError::HubServed`] after waiting
-    /// [`OWNER_WAIT`] for the lock; a host that dies (even by SIGKILL) loses
-    /// its session and with it the lock, so a standby started after it
-    /// takes over.
+    /// task hub `hub`, and starts the hub's writer thread, with leases of
+    /// [`DEFAULT_LEASE`](super::leases::DEFAULT_LEASE).
     pub async fn open(url: &str, hub: &Hub) -> Result<Arc<PgStorage>, StoreError> {
+        Self::open_with(url, hub, super::leases::DEFAULT_LEASE).await
+    }
+
+    /// [`PgStorage::open`] with partition leases of `lease`: how long a
+    /// host's partitions stay its own after it stops renewing them (it
+    /// renews several times per lease), so how long a dead host's work
+    /// waits before another host takes it.
+    pub async fn open_with(
+        url: &str,
+        hub: &Hub,
+        lease: std::time::Duration,
+    ) -> Result<Arc<PgStorage>, StoreError> {
         let mut client = connect(url).await?;
         migrate(&mut client, &Schema::registry()).await?;
         migrate(&mut client, &Schema::hub(hub)).await?;
-        let owner = host_lock(url, hub).await?;
         let shared = Arc::new(Shared::default());
         let writer = Writer::spawn_over(PgCommitter::new(url, hub, shared.clone()));
-        Ok(Arc::new(PgStorage {
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+        let listener = tokio::spawn(super::leases::listen(
+            url.to_owned(),
+            Schema::hub(hub).channel(),
+            tx,
+        ))
+        .abort_handle();
+        Ok(Arc::new_cyclic(|me| PgStorage {
             url: url.to_owned(),
             hub: hub.clone(),
             s: Schema::hub(hub).ident(),
@@ -140,8 +99,21 @@ impl PgStorage {
             reads: Mutex::new(Arc::new(client)),
             writer,
             shared,
-            _owner: owner,
+            me: me.clone(),
+            lease_host: super::leases::host_id(),
+            lease,
+            wakeups: Mutex::new(Some(rx)),
+            listener,
         }))
+    }
+
+    /// Tells the writer which partitions this handle holds (messages for
+    /// the others are announced).
+    pub(super) fn set_held(&self, held: &crate::lease::Held) {
+        let mask = held.keys().fold(0u32, |m, p| m | (1 << p));
+        self.shared
+            .held
+            .store(mask, std::sync::atomic::Ordering::Release);
     }
 
     /// The read connection, connected again when it was lost.
@@ -158,7 +130,7 @@ impl PgStorage {
     }
 
     /// Runs a read; a missing schema (the hub was deleted) reads as no rows.
-    async fn query(
+    pub(super) async fn query(
         &self,
         during: &'static str,
         sql: &str,
@@ -197,6 +169,86 @@ impl PgStorage {
         txn.commit().await.map_err(err)?;
         Ok(out)
     }
+}
+
+/// The recovery reads, of every partition (`None`) or of some.
+impl PgStorage {
+    pub(super) async fn inboxes_in(
+        &self,
+        parts: Option<&[i32]>,
+    ) -> Result<Vec<(InstanceId, Inbox)>, StoreError> {
+        let sql = format!(
+            "SELECT instance_id, msg_seq, body FROM {}.inbox WHERE {} \
+             ORDER BY instance_id, msg_seq",
+            self.s,
+            in_parts("instance_id")
+        );
+        let rows = self.query("reading inboxes", &sql, &[&parts]).await?;
+        let mut out: Vec<(InstanceId, Inbox)> = Vec::new();
+        for row in &rows {
+            let id: &str = row.get(0);
+            let seq = row.get::<_, i64>(1) as u64;
+            let message = codec::decode_message(row.get(2), id, seq)?;
+            match out.last_mut() {
+                Some((last, messages)) if last.as_str() == id => messages.push((seq, message)),
+                _ => out.push((stored_id(id, "inbox")?, vec![(seq, message)])),
+            }
+        }
+        Ok(out)
+    }
+
+    pub(super) async fn activities_in(
+        &self,
+        parts: Option<&[i32]>,
+    ) -> Result<Vec<(u64, ActivityWork)>, StoreError> {
+        let sql = format!(
+            "SELECT queue_seq, body FROM {}.activities WHERE {} ORDER BY queue_seq",
+            self.s,
+            in_parts("instance_id")
+        );
+        let rows = self
+            .query("reading the activity queue", &sql, &[&parts])
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let seq = row.get::<_, i64>(0) as u64;
+                Ok((seq, codec::decode_activity(row.get(1), seq)?))
+            })
+            .collect()
+    }
+
+    pub(super) async fn timers_in(
+        &self,
+        parts: Option<&[i32]>,
+    ) -> Result<Vec<TimerEntry>, StoreError> {
+        let sql = format!(
+            "SELECT instance_id, timer_id, fire_at, execution_id FROM {}.timers WHERE {} \
+             ORDER BY fire_at, instance_id, timer_id",
+            self.s,
+            in_parts("instance_id")
+        );
+        let rows = self.query("reading timers", &sql, &[&parts]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(TimerEntry {
+                    key: TimerKey {
+                        fire_at: Timestamp(row.get::<_, i64>(2) as u64),
+                        instance: stored_id(row.get(0), "timers")?,
+                        timer_id: ScheduleId(row.get::<_, i64>(1) as u32),
+                    },
+                    execution: ExecutionId(row.get(3)),
+                })
+            })
+            .collect()
+    }
+}
+
+/// `column`'s partition is in `$1` (an `int[]`, or NULL for all).
+fn in_parts(column: &str) -> String {
+    format!(
+        "($1::int[] IS NULL OR {} = ANY($1::int[]))",
+        crate::lease::partition_sql(column)
+    )
 }
 
 /// A driver error inside a registry or hub transaction.
@@ -261,57 +313,21 @@ impl Storage for PgStorage {
     }
 
     async fn all_inboxes(&self) -> Result<Vec<(InstanceId, Inbox)>, StoreError> {
-        let sql = format!(
-            "SELECT instance_id, msg_seq, body FROM {}.inbox ORDER BY instance_id, msg_seq",
-            self.s
-        );
-        let rows = self.query("reading all inboxes", &sql, &[]).await?;
-        let mut out: Vec<(InstanceId, Inbox)> = Vec::new();
-        for row in &rows {
-            let id: &str = row.get(0);
-            let seq = row.get::<_, i64>(1) as u64;
-            let message = codec::decode_message(row.get(2), id, seq)?;
-            match out.last_mut() {
-                Some((last, messages)) if last.as_str() == id => messages.push((seq, message)),
-                _ => out.push((stored_id(id, "inbox")?, vec![(seq, message)])),
-            }
-        }
-        Ok(out)
+        self.inboxes_in(None).await
     }
 
     async fn activity_queue(&self) -> Result<Vec<(u64, ActivityWork)>, StoreError> {
-        let sql = format!(
-            "SELECT queue_seq, body FROM {}.activities ORDER BY queue_seq",
-            self.s
-        );
-        let rows = self.query("reading the activity queue", &sql, &[]).await?;
-        rows.iter()
-            .map(|row| {
-                let seq = row.get::<_, i64>(0) as u64;
-                Ok((seq, codec::decode_activity(row.get(1), seq)?))
-            })
-            .collect()
+        self.activities_in(None).await
     }
 
     async fn timers(&self) -> Result<Vec<TimerEntry>, StoreError> {
-        let sql = format!(
-            "SELECT instance_id, timer_id, fire_at, execution_id FROM {}.timers \
-             ORDER BY fire_at, instance_id, timer_id",
-            self.s
-        );
-        let rows = self.query("reading timers", &sql, &[]).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(TimerEntry {
-                    key: TimerKey {
-                        fire_at: Timestamp(row.get::<_, i64>(2) as u64),
-                        instance: stored_id(row.get(0), "timers")?,
-                        timer_id: ScheduleId(row.get::<_, i64>(1) as u32),
-                    },
-                    execution: ExecutionId(row.get(3)),
-                })
-            })
-            .collect()
+        self.timers_in(None).await
+    }
+
+    fn leases(&self) -> Option<Arc<dyn crate::lease::Leases>> {
+        self.me
+            .upgrade()
+            .map(|me| me as Arc<dyn crate::lease::Leases>)
     }
 
     async fn list_instances(
@@ -445,7 +461,7 @@ impl Storage for PgStorage {
     }
 
     async fn open_hub(&self, hub: &Hub) -> Result<Arc<dyn Storage>, StoreError> {
-        Ok(PgStorage::open(&self.url, hub).await?)
+        Ok(PgStorage::open_with(&self.url, hub, self.lease).await?)
     }
 
     async fn delete_hub(&self, hub: &Hub) -> Result<bool, StoreError> {

@@ -15,7 +15,7 @@
 //! another host raced (a new instance row or history index written twice)
 //! fails on the primary key and aborts the transaction: the backstop.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use postgres::Transaction;
 use weft_core::{EntityId, ExecutionId, HistoryEvent, InstanceId, Message, RuntimeStatus};
@@ -85,10 +85,20 @@ pub(crate) struct PgTx<'t, 'c> {
     entities: BTreeMap<String, Option<EntityRecord>>,
     inbox_numbers: Numbers,
     activity_numbers: Numbers,
+    /// Partition rows read for fences: `(owner, epoch)`.
+    partitions: HashMap<u32, (Option<String>, u64)>,
+    /// Inbox keys looked up in the table, and those of them that were there.
+    inbox_checked: HashSet<(String, u64)>,
+    inbox_present: HashSet<(String, u64)>,
+    /// Partitions this process holds (bit `p`): messages for the others are
+    /// announced with `NOTIFY` so that their owners run them.
+    held_mask: u32,
+    /// Instances of partitions held elsewhere that got inbox messages.
+    announce: BTreeSet<String>,
 }
 
 impl<'t, 'c> PgTx<'t, 'c> {
-    pub(crate) fn new(txn: &'t mut Transaction<'c>, sql: &'t Sql) -> PgTx<'t, 'c> {
+    pub(crate) fn new(txn: &'t mut Transaction<'c>, sql: &'t Sql, held_mask: u32) -> PgTx<'t, 'c> {
         PgTx {
             txn,
             sql,
@@ -108,6 +118,11 @@ impl<'t, 'c> PgTx<'t, 'c> {
             entities: BTreeMap::new(),
             inbox_numbers: Numbers::new(),
             activity_numbers: Numbers::new(),
+            partitions: HashMap::new(),
+            inbox_checked: HashSet::new(),
+            inbox_present: HashSet::new(),
+            held_mask,
+            announce: BTreeSet::new(),
         }
     }
 
@@ -118,21 +133,100 @@ impl<'t, 'c> PgTx<'t, 'c> {
         err
     }
 
-    /// Locks and reads what `ops` name: their work items, then (with the
-    /// instances those belong to) every instance row, in ID order.
+    /// Locks and reads what `ops` name: the partitions their fences name,
+    /// their work items, then (with the instances those belong to) every
+    /// instance row in ID order, their timers, and the inbox entries their
+    /// turns consume. Every host locks in this order.
     pub(crate) fn prefetch(&mut self, ops: &[Op]) -> Result<(), StoreError> {
-        let mut seqs = Vec::new();
-        let mut ids = BTreeSet::new();
-        let mut timers = Vec::new();
+        let mut n = Named::default();
         for op in ops {
-            named(op, &mut seqs, &mut ids, &mut timers);
+            n.op(op);
         }
-        self.load_activities(&seqs)?;
+        self.load_partitions(&n.parts)?;
+        self.load_activities(&n.seqs)?;
         for work in self.activities.values().flatten() {
-            ids.insert(work.instance.as_str().to_owned());
+            n.ids.insert(work.instance.as_str().to_owned());
         }
-        self.load_instances(ids.into_iter().collect())?;
-        self.load_timers(&timers)
+        self.load_instances(n.ids.into_iter().collect())?;
+        self.load_timers(&n.timers)?;
+        self.load_inbox(&n.consumed)
+    }
+
+    fn load_partitions(&mut self, parts: &BTreeSet<u32>) -> Result<(), StoreError> {
+        let parts: Vec<i32> = parts
+            .iter()
+            .filter(|p| !self.partitions.contains_key(p))
+            .map(|p| *p as i32)
+            .collect();
+        if parts.is_empty() {
+            return Ok(());
+        }
+        let rows = self
+            .txn
+            .query(&self.sql.lock_partitions, &[&parts])
+            .map_err(|e| self.fail(e))?;
+        for p in &parts {
+            self.partitions.insert(*p as u32, (None, 0));
+        }
+        for row in rows {
+            let part = row.get::<_, i32>(0) as u32;
+            let owner: Option<String> = row.get(1);
+            self.partitions
+                .insert(part, (owner, row.get::<_, i64>(2) as u64));
+        }
+        Ok(())
+    }
+
+    fn load_inbox(&mut self, keys: &[(String, u64)]) -> Result<(), StoreError> {
+        let keys: Vec<&(String, u64)> = keys
+            .iter()
+            .filter(|k| !self.inbox_checked.contains(*k))
+            .collect();
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        let seqs: Vec<i64> = keys.iter().map(|k| k.1 as i64).collect();
+        let rows = self
+            .txn
+            .query(&self.sql.lock_inbox, &[&ids, &seqs])
+            .map_err(|e| self.fail(e))?;
+        for k in keys {
+            self.inbox_checked.insert(k.clone());
+        }
+        for row in rows {
+            let key = (row.get::<_, String>(0), row.get::<_, i64>(1) as u64);
+            self.inbox_present.insert(key);
+        }
+        Ok(())
+    }
+
+    /// Announces the instances of partitions held elsewhere that got inbox
+    /// messages (delivered by the server once the transaction commits), at
+    /// most about 7,000 bytes per notification (the limit is 8,000).
+    pub(crate) fn announce(&mut self, channel: &str) -> Result<(), StoreError> {
+        let ids = std::mem::take(&mut self.announce);
+        let mut chunk = String::new();
+        for id in ids {
+            if !chunk.is_empty() && chunk.len() + id.len() > 7000 {
+                self.notify(channel, &std::mem::take(&mut chunk))?;
+            }
+            if !chunk.is_empty() {
+                chunk.push('\n');
+            }
+            chunk.push_str(&id);
+        }
+        if !chunk.is_empty() {
+            self.notify(channel, &chunk)?;
+        }
+        Ok(())
+    }
+
+    fn notify(&mut self, channel: &str, payload: &str) -> Result<(), StoreError> {
+        self.txn
+            .execute(&self.sql.notify, &[&channel, &payload])
+            .map_err(|e| self.fail(e))?;
+        Ok(())
     }
 
     fn load_instances(&mut self, ids: Vec<String>) -> Result<(), StoreError> {
@@ -299,6 +393,11 @@ impl<'t, 'c> PgTx<'t, 'c> {
             txn.execute(&sql.delete_inbox, &[&ids, &seqs])?;
         }
         let added = std::mem::take(&mut self.inbox_added);
+        for (id, _) in added.keys() {
+            if self.held_mask & (1 << crate::lease::partition_of(id)) == 0 {
+                self.announce.insert(id.clone());
+            }
+        }
         if !added.is_empty() {
             let (ids, seqs, bodies) = split3(added.into_iter().map(|((i, s), b)| (i, s as i64, b)));
             txn.execute(&sql.insert_inbox, &[&ids, &seqs, &bodies])?;
@@ -442,53 +541,73 @@ fn split3<A, B, C>(rows: impl Iterator<Item = (A, B, C)>) -> (Vec<A>, Vec<B>, Ve
     (a, b, c)
 }
 
-/// What `op` names, to lock before the rules run: work items, instances,
-/// timers.
-fn named(
-    op: &Op,
-    seqs: &mut Vec<u64>,
-    ids: &mut BTreeSet<String>,
-    timers: &mut Vec<(String, u32)>,
-) {
-    let mut id = |i: &InstanceId| {
-        if !i.is_entity() {
-            ids.insert(i.as_str().to_owned());
-        }
-    };
-    match op {
-        Op::CreateInstance { record, .. } => id(&record.instance_id),
-        Op::Turn(turn) => {
-            id(&turn.instance);
-            for out in &turn.outbox {
-                outgoing(out, &mut id);
+/// What a batch names, to lock before the rules run.
+#[derive(Default)]
+struct Named {
+    parts: BTreeSet<u32>,
+    seqs: Vec<u64>,
+    ids: BTreeSet<String>,
+    timers: Vec<(String, u32)>,
+    consumed: Vec<(String, u64)>,
+}
+
+impl Named {
+    fn op(&mut self, op: &Op) {
+        let ids = &mut self.ids;
+        let mut id = |i: &InstanceId| {
+            if !i.is_entity() {
+                ids.insert(i.as_str().to_owned());
             }
-            for key in turn
-                .timers
-                .iter()
-                .map(|t| &t.key)
-                .chain(&turn.cancel_timers)
-            {
-                timers.push((key.instance.as_str().to_owned(), key.timer_id.0));
+        };
+        match op {
+            Op::Fenced { fence, op } => {
+                self.parts.insert(fence.partition);
+                self.op(op);
             }
-        }
-        Op::CompleteActivity { queue_seq, .. } => seqs.push(*queue_seq),
-        Op::FireTimer { key, .. } => {
-            id(&key.instance);
-            timers.push((key.instance.as_str().to_owned(), key.timer_id.0));
-        }
-        Op::RaiseEvent { instance, .. }
-        | Op::SendControl { instance, .. }
-        | Op::Repin { instance, .. }
-        | Op::Purge { instance } => id(instance),
-        Op::EntityTurn(write) => {
-            for out in &write.outbox {
-                outgoing(out, &mut id);
+            Op::CreateInstance { record, .. } => id(&record.instance_id),
+            Op::Turn(turn) => {
+                id(&turn.instance);
+                for out in &turn.outbox {
+                    outgoing(out, &mut id);
+                }
+                for key in turn
+                    .timers
+                    .iter()
+                    .map(|t| &t.key)
+                    .chain(&turn.cancel_timers)
+                {
+                    self.timers
+                        .push((key.instance.as_str().to_owned(), key.timer_id.0));
+                }
+                for seq in &turn.consumed_inbox {
+                    self.consumed
+                        .push((turn.instance.as_str().to_owned(), *seq));
+                }
             }
+            Op::CompleteActivity { queue_seq, .. } => self.seqs.push(*queue_seq),
+            Op::FireTimer { key, .. } => {
+                id(&key.instance);
+                self.timers
+                    .push((key.instance.as_str().to_owned(), key.timer_id.0));
+            }
+            Op::RaiseEvent { instance, .. }
+            | Op::SendControl { instance, .. }
+            | Op::Repin { instance, .. }
+            | Op::Purge { instance } => id(instance),
+            Op::EntityTurn(write) => {
+                for out in &write.outbox {
+                    outgoing(out, &mut id);
+                }
+                let me = write.record.entity.instance_id();
+                for seq in &write.consumed_inbox {
+                    self.consumed.push((me.as_str().to_owned(), *seq));
+                }
+            }
+            Op::SignalEntity { .. }
+            | Op::PurgeMatching { .. }
+            | Op::CleanEntities { .. }
+            | Op::PutComponent { .. } => {}
         }
-        Op::SignalEntity { .. }
-        | Op::PurgeMatching { .. }
-        | Op::CleanEntities { .. }
-        | Op::PutComponent { .. } => {}
     }
 }
 
@@ -506,6 +625,29 @@ fn outgoing(out: &Outgoing, id: &mut impl FnMut(&InstanceId)) {
 }
 
 impl Tx for PgTx<'_, '_> {
+    fn fence_holds(&mut self, fence: &crate::lease::Fence) -> Result<bool, StoreError> {
+        self.load_partitions(&BTreeSet::from([fence.partition]))?;
+        Ok(self
+            .partitions
+            .get(&fence.partition)
+            .is_some_and(|(owner, epoch)| {
+                owner.as_deref() == Some(fence.owner.as_str()) && *epoch == fence.epoch
+            }))
+    }
+
+    fn inbox_has(&mut self, id: &str, seq: u64) -> Result<bool, StoreError> {
+        // `inbox_present` follows the batch's own appends and removals.
+        let key = (id.to_owned(), seq);
+        if self.inbox_present.contains(&key) {
+            return Ok(true);
+        }
+        if self.inbox_checked.contains(&key) || self.inbox_cleared.contains(id) {
+            return Ok(false);
+        }
+        self.load_inbox(std::slice::from_ref(&key))?;
+        Ok(self.inbox_present.contains(&key))
+    }
+
     fn instance(&mut self, id: &InstanceId) -> Result<Option<InstanceRecord>, StoreError> {
         Ok(self.row(id.as_str())?.now.clone())
     }
@@ -549,15 +691,17 @@ impl Tx for PgTx<'_, '_> {
     fn append_inbox(&mut self, id: &InstanceId, message: Message) -> Result<u64, StoreError> {
         let seq = Self::take(&mut self.inbox_numbers, self.txn, &self.sql.inbox_seqs)
             .map_err(|e| self.fail(e))?;
-        self.inbox_added.insert(
-            (id.as_str().to_owned(), seq),
-            codec::encode_message(message),
-        );
+        let key = (id.as_str().to_owned(), seq);
+        self.inbox_checked.insert(key.clone());
+        self.inbox_present.insert(key.clone());
+        self.inbox_added.insert(key, codec::encode_message(message));
         Ok(seq)
     }
 
     fn remove_inbox(&mut self, id: &str, seq: u64) -> Result<(), StoreError> {
         let key = (id.to_owned(), seq);
+        self.inbox_present.remove(&key);
+        self.inbox_checked.insert(key.clone());
         if self.inbox_added.remove(&key).is_none() && !self.inbox_cleared.contains(id) {
             self.inbox_removed.insert(key);
         }
@@ -567,6 +711,7 @@ impl Tx for PgTx<'_, '_> {
     fn clear_inbox(&mut self, id: &str) -> Result<(), StoreError> {
         self.inbox_added.retain(|(i, _), _| i != id);
         self.inbox_removed.retain(|(i, _)| i != id);
+        self.inbox_present.retain(|(i, _)| i != id);
         self.inbox_cleared.insert(id.to_owned());
         Ok(())
     }

@@ -37,6 +37,9 @@ pub(crate) struct Shared {
     pub(crate) fault: Mutex<Option<Fault>>,
     pub(crate) commits: std::sync::atomic::AtomicU64,
     pub(crate) ops: std::sync::atomic::AtomicU64,
+    /// The partitions this process holds, bit `p` for partition `p`
+    /// (written by the lease loop, read by each batch).
+    pub(crate) held: std::sync::atomic::AtomicU32,
 }
 
 impl Shared {
@@ -98,16 +101,19 @@ fn attempt(
     client: &mut Client,
     sql: &Sql,
     ops: Vec<Op>,
+    held: u32,
+    channel: &str,
 ) -> Result<Result<Vec<OpResult>, StoreError>, postgres::Error> {
     let mut txn = client.transaction()?;
     let results = {
-        let mut tx = PgTx::new(&mut txn, sql);
+        let mut tx = PgTx::new(&mut txn, sql, held);
         let run = tx.prefetch(&ops).and_then(|()| {
             let results = ops
                 .into_iter()
                 .map(|op| apply(&mut tx, op))
                 .collect::<Result<Vec<_>, _>>()?;
             tx.flush()?;
+            tx.announce(channel)?;
             Ok(results)
         });
         match (run, tx.failed.take()) {
@@ -128,8 +134,10 @@ impl Committer for PgCommitter {
         let count = ops.len() as u64;
         let mut tries = 0;
         loop {
+            let held = self.shared.held.load(std::sync::atomic::Ordering::Acquire);
+            let channel = self.schema.channel();
             let (client, sql) = self.connected()?;
-            match attempt(client, sql, ops.clone()) {
+            match attempt(client, sql, ops.clone(), held, &channel) {
                 Ok(Ok(results)) => {
                     use std::sync::atomic::Ordering::Relaxed;
                     self.shared.commits.fetch_add(1, Relaxed);

@@ -349,3 +349,91 @@ fn two_hosts_serve_one_hub_and_the_survivor_takes_over_a_killed_one() {
     );
     b.assert_no_panics();
 }
+
+/// A deploy with `migrate` through one host moves every compatible
+/// instance, also those another host serves: that host's next turn on the
+/// old code is refused by the store and runs again on the new one.
+#[test]
+fn a_deploy_through_one_host_moves_the_instances_the_other_host_serves() {
+    let url = PgCluster::shared().fresh_database("hosts");
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = host(da.path(), &url);
+    let b = host(db.path(), &url);
+    let (api_a, api_b) = (a.api(), b.api());
+    let post = |api: &Api, query: &str, name: &str, code: u16| -> Value {
+        let bytes = std::fs::read(paths::test_components().join(name)).unwrap();
+        let r = api.run(
+            api.request(reqwest::Method::POST, &format!("components{query}"))
+                .header("content-type", "application/wasm")
+                .body(bytes),
+        );
+        r.expect(code);
+        r.json()
+    };
+    let v1 = post(&api_a, "", "versioned-v1.wasm", 201)["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // "0": waits for Go before recording anything (compatible with v3).
+    let ids: Vec<String> = (0..24).map(|i| format!("steps-{i}")).collect();
+    for id in &ids {
+        api_a.start_ok("Steps", Some(id), "0");
+    }
+    for id in &ids {
+        api_b.wait_status(id, "Running");
+    }
+    // Both hosts serve some of them (the hosts share the partitions fairly
+    // within a few lease rounds).
+    let schema = weft_store::pg::Schema::hub(&weft_store::Hub::default_hub()).ident();
+    weft_tests::poll::until(
+        "both hosts to serve some of the instances",
+        Duration::from_secs(30),
+        || {
+            let rows = PgCluster::shared().psql_in(
+                &url,
+                &format!("SELECT part, owner FROM {schema}.partitions"),
+            );
+            let owner: BTreeMap<u32, String> = rows
+                .lines()
+                .filter_map(|l| l.split_once('|'))
+                .map(|(p, o)| (p.parse().unwrap(), o.to_owned()))
+                .collect();
+            let serving: std::collections::BTreeSet<&String> = ids
+                .iter()
+                .filter_map(|id| owner.get(&weft_store::partition_of(id)))
+                .filter(|o| !o.is_empty())
+                .collect();
+            if serving.len() == 2 {
+                Ok(())
+            } else {
+                Err(format!("owners {serving:?}"))
+            }
+        },
+    );
+
+    let report = post(&api_a, "?migrate=compatible", "versioned-v3.wasm", 200);
+    assert_eq!(report["checked"], 24, "{report}");
+    assert_eq!(report["migrated"], 24, "{report}");
+    let v3 = report["digest"].as_str().unwrap().to_owned();
+    assert_ne!(v1, v3);
+    for id in &ids {
+        assert_eq!(
+            api_b.status(id).json()["componentDigest"],
+            v3.as_str(),
+            "{id}"
+        );
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let api = if i % 2 == 0 { &api_a } else { &api_b };
+        api.raise(id, "Go", "null").expect(202);
+    }
+    for id in &ids {
+        assert_eq!(
+            api_a.wait_output(id, Duration::from_secs(60)),
+            "v3",
+            "{id} finishes on the version it was moved to"
+        );
+    }
+    a.assert_no_panics();
+    b.assert_no_panics();
+}

@@ -167,6 +167,15 @@ fn commit_turn(t: &mut impl Tx, turn: TurnWrite) -> Result<OpResult, StoreError>
             found_history_len: current.history_len,
         }));
     }
+    if current.component != turn.record.component {
+        // A turn never changes the component; only `Op::Repin` does, and a
+        // turn computed on the old code must not land after it.
+        return Ok(Err(OpError::Repinned {
+            instance: id,
+            ran_on: turn.record.component,
+            pinned: current.component,
+        }));
+    }
     if let Err(why) = validate_turn(&turn) {
         return Ok(Err(OpError::Invalid(why)));
     }

@@ -64,6 +64,20 @@ pub enum OpError {
         /// The inbox sequence number that was missing.
         seq: u64,
     },
+    /// The turn ran on component `ran_on`, but the instance was moved to
+    /// `pinned` meanwhile (a deploy with `migrate`, possibly through another
+    /// host). Nothing was written; the turn runs again on the new component.
+    #[error(
+        "turn for instance '{instance}' ran on component {ran_on}, but the instance was moved to {pinned} meanwhile; reload the instance and run the turn on the component it is pinned to"
+    )]
+    Repinned {
+        /// The instance.
+        instance: InstanceId,
+        /// The component the turn ran on.
+        ran_on: String,
+        /// The component the store pins the instance to now.
+        pinned: String,
+    },
     /// A fenced op's partition is no longer leased to the host at the epoch
     /// it held (another host took it over). Nothing was written; the new
     /// owner runs the instance from here.

@@ -67,7 +67,9 @@ pub enum Op {
     /// row must still run `execution` with `history_len` events on
     /// component `from`, else [`OpError::Stale`](crate::OpError::Stale); a
     /// terminal instance is [`OpError::Gone`](crate::OpError::Gone). Only the
-    /// row's component changes.
+    /// row's component changes, and a turn still running on `from` is then
+    /// refused ([`OpError::Repinned`](crate::OpError::Repinned)), so it needs
+    /// no fence: any host may move any instance.
     Repin {
         /// The instance.
         instance: InstanceId,
@@ -192,6 +194,9 @@ pub struct TurnWrite {
     /// Replaces the instance row. Its `history_len` must equal
     /// `expected_history_len + new_events.len()` and its execution must be
     /// `expected_execution`, else [`OpError::Invalid`](crate::OpError::Invalid).
+    /// Its component must be the stored one, else
+    /// [`OpError::Repinned`](crate::OpError::Repinned): the instance was
+    /// moved to another component while the turn ran on the old one.
     pub record: InstanceRecord,
     /// Enqueued in order; each gets a fresh queue sequence number.
     pub activities: Vec<ActivityWork>,

@@ -1,12 +1,12 @@
-//! The file's component registry: stored once per digest,
-//! current per name, removal re-points names, no task hub owns it, and a store
-//! of the old layout (bytes per hub) is readable and migrates.
+//! The redb file's component registry: a store of the old layout (bytes
+//! per hub) is readable and migrates. The backend-neutral registry cases are
+//! in the conformance suite.
 
 mod common;
 
 use common::*;
 use weft_core::Timestamp;
-use weft_store::{ComponentRecord, Hub, InstanceRecord, NameKind, Op, Store};
+use weft_store::{ComponentRecord, Op, Store};
 
 fn record(digest: &str, orchestrators: &[&str], deployed: u64) -> ComponentRecord {
     ComponentRecord {
@@ -18,106 +18,6 @@ fn record(digest: &str, orchestrators: &[&str], deployed: u64) -> ComponentRecor
         size: 4,
         deployed: Timestamp(deployed),
     }
-}
-
-fn current(store: &Store, kind: NameKind, name: &str) -> Option<String> {
-    store
-        .current_components()
-        .unwrap()
-        .into_iter()
-        .find(|(k, n, _)| *k == kind && n == name)
-        .map(|(_, _, d)| d)
-}
-
-#[test]
-fn deploys_are_stored_once_and_the_last_new_one_is_current() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db_path(&dir)).unwrap();
-    assert!(
-        store
-            .put_component(&record("sha256:a", &["A", "B"], 1), b"aaaa")
-            .unwrap()
-    );
-    assert!(
-        store
-            .put_component(&record("sha256:b", &["B"], 2), b"bbbb")
-            .unwrap()
-    );
-    // The same digest again changes nothing, not even the current names.
-    assert!(
-        !store
-            .put_component(&record("sha256:a", &["A", "B"], 3), b"aaaa")
-            .unwrap()
-    );
-    assert_eq!(
-        current(&store, NameKind::Orchestrator, "A").as_deref(),
-        Some("sha256:a")
-    );
-    assert_eq!(
-        current(&store, NameKind::Orchestrator, "B").as_deref(),
-        Some("sha256:b")
-    );
-    assert_eq!(
-        current(&store, NameKind::Activity, "Act").as_deref(),
-        Some("sha256:b")
-    );
-    let listed = store.registered_components().unwrap();
-    assert_eq!(
-        listed,
-        vec![
-            record("sha256:a", &["A", "B"], 1),
-            record("sha256:b", &["B"], 2)
-        ]
-    );
-    assert_eq!(
-        store.component("sha256:a").unwrap().as_deref(),
-        Some(&b"aaaa"[..])
-    );
-    assert_eq!(store.component("sha256:none").unwrap(), None);
-
-    // Removing the current version of a name makes the previous one current;
-    // a name nobody else serves is no longer served.
-    assert!(store.remove_component("sha256:b").unwrap());
-    assert!(!store.remove_component("sha256:b").unwrap());
-    assert_eq!(
-        current(&store, NameKind::Orchestrator, "B").as_deref(),
-        Some("sha256:a")
-    );
-    assert!(store.remove_component("sha256:a").unwrap());
-    assert!(store.current_components().unwrap().is_empty());
-    assert!(store.registered_components().unwrap().is_empty());
-    assert_eq!(store.component("sha256:a").unwrap(), None);
-}
-
-#[test]
-fn no_task_hub_owns_the_registry() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&db_path(&dir)).unwrap();
-    let other = store.hub(&Hub::new("other").unwrap()).unwrap();
-    other
-        .put_component(&record("sha256:a", &["A"], 1), b"aaaa")
-        .unwrap();
-    let hubs: Vec<String> = store
-        .hubs()
-        .unwrap()
-        .iter()
-        .map(|h| h.to_string())
-        .collect();
-    assert_eq!(hubs, ["default", "other"], "the registry is not a hub");
-    assert!(store.delete_hub(&Hub::default_hub()).unwrap());
-    assert!(store.delete_hub(&Hub::new("other").unwrap()).unwrap());
-    assert_eq!(store.registered_components().unwrap().len(), 1);
-    assert_eq!(
-        store.component("sha256:a").unwrap().as_deref(),
-        Some(&b"aaaa"[..])
-    );
-    // Readable through a fresh open too.
-    drop((store, other));
-    let store = Store::open(&db_path(&dir)).unwrap();
-    assert_eq!(
-        current(&store, NameKind::Orchestrator, "A").as_deref(),
-        Some("sha256:a")
-    );
 }
 
 #[test]
@@ -148,56 +48,4 @@ fn components_of_the_old_layout_are_read_then_dropped() {
         store.component("sha256:old").unwrap().as_deref(),
         Some(&b"old!"[..])
     );
-}
-
-#[test]
-fn repin_is_fenced_on_the_history_it_was_checked_against() {
-    use weft_core::RuntimeStatus;
-    use weft_store::{InstanceFilter, OpError};
-    let (_dir, store) = fresh();
-    one(&store, create("a", "e1", 10)).unwrap();
-    let rec = run_turn(&store, "a", 3, RuntimeStatus::Running);
-    let repin = |history_len: u32, from: &str| Op::Repin {
-        instance: id("a"),
-        execution: exec("e1"),
-        history_len,
-        from: from.into(),
-        to: "sha256:new".into(),
-    };
-    // Checked against an older history, or another digest: refused, unchanged.
-    assert!(matches!(
-        one(&store, repin(rec.history_len - 1, "sha256:abc")),
-        Err(OpError::Stale { .. })
-    ));
-    assert!(matches!(
-        one(&store, repin(rec.history_len, "sha256:other")),
-        Err(OpError::Stale { .. })
-    ));
-    assert_eq!(store.instance(&id("a")).unwrap().unwrap(), rec);
-    // As checked: only the component changes, and listing by it finds it.
-    one(&store, repin(rec.history_len, "sha256:abc")).unwrap();
-    let moved = store.instance(&id("a")).unwrap().unwrap();
-    assert_eq!(moved.component, "sha256:new");
-    assert_eq!(
-        InstanceRecord {
-            component: rec.component.clone(),
-            ..moved.clone()
-        },
-        rec
-    );
-    let on = |digest: &str| {
-        let filter = InstanceFilter {
-            component: Some(digest.into()),
-            ..Default::default()
-        };
-        store.list_instances(&filter, 10, None).unwrap().0.len()
-    };
-    assert_eq!((on("sha256:new"), on("sha256:abc")), (1, 0));
-    // A finished instance is not moved.
-    run_turn(&store, "a", 1, RuntimeStatus::Completed);
-    let done = store.instance(&id("a")).unwrap().unwrap();
-    assert!(matches!(
-        one(&store, repin(done.history_len, "sha256:new")),
-        Err(OpError::Gone(RuntimeStatus::Completed))
-    ));
 }

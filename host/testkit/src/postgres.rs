@@ -233,6 +233,13 @@ impl PgCluster {
 
     /// Runs one SQL command in database `postgres`; panics with psql's error.
     pub fn psql(&self, sql: &str) -> String {
+        self.psql_in("postgres", sql)
+    }
+
+    /// Runs one SQL command in `database` (a name, or a URL from
+    /// [`PgCluster::fresh_database`]); prints rows unaligned, one a line.
+    pub fn psql_in(&self, database: &str, sql: &str) -> String {
+        let database = database.rsplit('/').next().unwrap_or(database);
         let out = self
             .command(
                 "psql",
@@ -244,7 +251,7 @@ impl PgCluster {
                     "-U",
                     USER,
                     "-d",
-                    "postgres",
+                    database,
                     "-Atc",
                     sql,
                 ],

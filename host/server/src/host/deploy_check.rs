@@ -10,8 +10,10 @@
 //!
 //! With `migrate`, the component is deployed and each compatible instance is
 //! moved onto it, one at a time and fenced on the history it was checked
-//! against (`Op::Repin`), while no turn of the instance runs; an instance that
-//! moved on in the meantime stays where it is and is reported so.
+//! against (`Op::Repin`); an instance that moved on in the meantime stays
+//! where it is and is reported so. On a hub several hosts share, instances
+//! the other hosts serve are moved too: their owner's next turn on the old
+//! code is refused (`OpError::Repinned`) and runs again on the new one.
 
 use super::errors::{ClientError, DeployError};
 use super::weft::Weft;

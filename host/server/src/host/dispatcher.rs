@@ -305,12 +305,26 @@ impl Shared {
         true
     }
 
-    /// Moves `record`'s instance onto component `digest` while no turn of it
-    /// runs: the instance is claimed like a turn (arrivals wait in its slot),
-    /// its cached row and hot guest (running the old code) are dropped, and
-    /// `Op::Repin` is committed, fenced on the history the check replayed.
+    /// Moves `record`'s instance onto component `digest`. `Op::Repin` is
+    /// checked against the history the deploy check replayed, and a turn
+    /// still computed on the old code is refused once it lands
+    /// (`OpError::Repinned`), so it needs no fence: an instance another host
+    /// serves is moved the same way, and that host's next turn reloads it.
+    /// An instance this host serves is claimed like a turn first (arrivals
+    /// wait in its slot) and its cached row and hot guest are dropped, so no
+    /// turn is wasted on the old code.
     pub async fn repin(self: &Arc<Self>, record: &InstanceRecord, digest: &str) -> bool {
         let instance = record.instance_id.clone();
+        let op = weft_store::Op::Repin {
+            instance: instance.clone(),
+            execution: record.execution_id.clone(),
+            history_len: record.history_len,
+            from: record.component.clone(),
+            to: digest.to_owned(),
+        };
+        if !self.ownership.owns(&instance) {
+            return self.submit_repin(&instance, digest, op).await;
+        }
         loop {
             {
                 let mut slots = self.slots.lock().expect("slots lock");
@@ -319,28 +333,13 @@ impl Shared {
                     slot.running = true;
                     slot.guest = None;
                     slot.record = None;
-                    slot.fence = self.ownership.fence(&instance);
                     break;
                 }
             }
             tokio::time::sleep(std::time::Duration::from_millis(5)).await;
         }
         self.hot.lock().expect("hot lock").remove(&instance);
-        let op = self.fenced(
-            &instance,
-            weft_store::Op::Repin {
-                instance: instance.clone(),
-                execution: record.execution_id.clone(),
-                history_len: record.history_len,
-                from: record.component.clone(),
-                to: digest.to_owned(),
-            },
-        );
-        let outcome = self.store.submit(op).await;
-        let moved = matches!(outcome, Ok(Ok(_)));
-        if !moved {
-            tracing::info!(%instance, "not moved to {digest}: {outcome:?}");
-        }
+        let moved = self.submit_repin(&instance, digest, op).await;
         // Release the claim; run what arrived meanwhile.
         let resume = {
             let mut slots = self.slots.lock().expect("slots lock");
@@ -356,6 +355,15 @@ impl Shared {
         if resume {
             let me = self.clone();
             tokio::spawn(async move { me.run_instance(instance).await });
+        }
+        moved
+    }
+
+    async fn submit_repin(&self, instance: &InstanceId, digest: &str, op: weft_store::Op) -> bool {
+        let outcome = self.store.submit(op).await;
+        let moved = matches!(outcome, Ok(Ok(_)));
+        if !moved {
+            tracing::info!(%instance, "not moved to {digest}: {outcome:?}");
         }
         moved
     }

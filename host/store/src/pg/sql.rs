@@ -40,6 +40,7 @@ pub(crate) struct Sql {
     pub(crate) upsert_entities: Statement,
     pub(crate) delete_entities: Statement,
     pub(crate) put_component_bytes: Statement,
+    pub(crate) schema_alive: Statement,
 }
 
 /// The columns an instance row is written with, as `unnest` arrays.
@@ -171,6 +172,7 @@ impl Sql {
                 "INSERT INTO {r}.component_bytes (digest, bytes) VALUES ($1, $2) \
                  ON CONFLICT (digest) DO NOTHING"
             ))?,
+            schema_alive: p("SELECT 1 FROM pg_namespace WHERE oid = $1".to_owned())?,
         })
     }
 }

@@ -82,8 +82,16 @@ impl PgStorage {
         let mut client = connect(url).await?;
         migrate(&mut client, &Schema::registry()).await?;
         migrate(&mut client, &Schema::hub(hub)).await?;
+        let oid: u32 = client
+            .query_one(
+                "SELECT oid FROM pg_namespace WHERE nspname = $1",
+                &[&Schema::hub(hub).name()],
+            )
+            .await
+            .map_err(|e| pg_error("reading the task hub's schema", &e))?
+            .get(0);
         let shared = Arc::new(Shared::default());
-        let writer = Writer::spawn_over(PgCommitter::new(url, hub, shared.clone()));
+        let writer = Writer::spawn_over(PgCommitter::new(url, hub, oid, shared.clone()));
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
         let listener = tokio::spawn(super::leases::listen(
             url.to_owned(),

@@ -56,16 +56,21 @@ impl Shared {
 pub(crate) struct PgCommitter {
     url: String,
     hub: Hub,
+    /// The OID of the hub's schema when this handle opened it: a schema
+    /// dropped (the hub deleted) and created again has another, and this
+    /// handle must not write into the new one.
+    oid: u32,
     schema: Schema,
     conn: Option<(Client, Sql)>,
     shared: Arc<Shared>,
 }
 
 impl PgCommitter {
-    pub(crate) fn new(url: &str, hub: &Hub, shared: Arc<Shared>) -> PgCommitter {
+    pub(crate) fn new(url: &str, hub: &Hub, oid: u32, shared: Arc<Shared>) -> PgCommitter {
         PgCommitter {
             url: url.to_owned(),
             hub: hub.clone(),
+            oid,
             schema: Schema::hub(hub),
             conn: None,
             shared,
@@ -96,24 +101,31 @@ impl PgCommitter {
     }
 }
 
+/// What one attempt at a batch needs besides the ops.
+struct Batch<'a> {
+    held: u32,
+    channel: &'a str,
+    hub: &'a Hub,
+    oid: u32,
+}
+
 /// One attempt at a batch: `Err` carries the driver's error when it failed.
 fn attempt(
     client: &mut Client,
     sql: &Sql,
     ops: Vec<Op>,
-    held: u32,
-    channel: &str,
+    batch: &Batch<'_>,
 ) -> Result<Result<Vec<OpResult>, StoreError>, postgres::Error> {
     let mut txn = client.transaction()?;
     let results = {
-        let mut tx = PgTx::new(&mut txn, sql, held);
+        let mut tx = PgTx::new(&mut txn, sql, batch.held);
         let run = tx.prefetch(&ops).and_then(|()| {
             let results = ops
                 .into_iter()
                 .map(|op| apply(&mut tx, op))
                 .collect::<Result<Vec<_>, _>>()?;
             tx.flush()?;
-            tx.announce(channel)?;
+            tx.announce(batch.channel)?;
             Ok(results)
         });
         match (run, tx.failed.take()) {
@@ -122,6 +134,11 @@ fn attempt(
             (Ok(results), None) => results,
         }
     };
+    // Last, so that every statement above resolved its names in the schema
+    // this handle opened: an OID is never reused while the schema lives.
+    if txn.query_opt(&sql.schema_alive, &[&batch.oid])?.is_none() {
+        return Ok(Err(StoreError::HubDeleted(batch.hub.as_str().to_owned())));
+    }
     txn.commit()?;
     Ok(Ok(results))
 }
@@ -134,10 +151,16 @@ impl Committer for PgCommitter {
         let count = ops.len() as u64;
         let mut tries = 0;
         loop {
-            let held = self.shared.held.load(std::sync::atomic::Ordering::Acquire);
             let channel = self.schema.channel();
+            let (hub, oid) = (self.hub.clone(), self.oid);
+            let batch = Batch {
+                held: self.shared.held.load(std::sync::atomic::Ordering::Acquire),
+                channel: &channel,
+                hub: &hub,
+                oid,
+            };
             let (client, sql) = self.connected()?;
-            match attempt(client, sql, ops.clone(), held, &channel) {
+            match attempt(client, sql, ops.clone(), &batch) {
                 Ok(Ok(results)) => {
                     use std::sync::atomic::Ordering::Relaxed;
                     self.shared.commits.fetch_add(1, Relaxed);

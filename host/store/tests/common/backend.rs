@@ -131,6 +131,29 @@ impl Sut {
     pub fn component(&self, digest: &str) -> Result<Option<Vec<u8>>, StoreError> {
         self.rt.block_on(self.storage.component(digest))
     }
+    pub fn hubs(&self) -> Result<Vec<Hub>, StoreError> {
+        self.rt.block_on(self.storage.hubs())
+    }
+    pub fn delete_hub(&self, hub: &Hub) -> Result<bool, StoreError> {
+        self.rt.block_on(self.storage.delete_hub(hub))
+    }
+    pub fn put_component(
+        &self,
+        record: &weft_store::ComponentRecord,
+        bytes: &[u8],
+    ) -> Result<bool, StoreError> {
+        self.rt
+            .block_on(self.storage.put_component(record, bytes.to_vec()))
+    }
+    pub fn registered_components(&self) -> Result<Vec<weft_store::ComponentRecord>, StoreError> {
+        self.rt.block_on(self.storage.registered_components())
+    }
+    pub fn current_components(&self) -> Result<Vec<weft_store::CurrentName>, StoreError> {
+        self.rt.block_on(self.storage.current_components())
+    }
+    pub fn remove_component(&self, digest: &str) -> Result<bool, StoreError> {
+        self.rt.block_on(self.storage.remove_component(digest))
+    }
     /// Another task hub of the same backend.
     pub fn hub(&self, hub: &Hub) -> Result<Sut, StoreError> {
         Ok(Sut {

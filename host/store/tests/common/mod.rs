@@ -21,6 +21,7 @@ pub trait Api {
     fn commit(&self, ops: Vec<Op>) -> Result<Vec<OpResult>, StoreError>;
     fn instance(&self, id: &InstanceId) -> Result<Option<InstanceRecord>, StoreError>;
     fn history(&self, id: &InstanceId) -> Result<Vec<HistoryEvent>, StoreError>;
+    fn inbox(&self, id: &InstanceId) -> Result<Inbox, StoreError>;
     fn all_inboxes(&self) -> Result<Vec<(InstanceId, Inbox)>, StoreError>;
     fn activity_queue(&self) -> Result<Vec<(u64, ActivityWork)>, StoreError>;
     fn timers(&self) -> Result<Vec<TimerEntry>, StoreError>;
@@ -44,6 +45,9 @@ macro_rules! api_for {
             }
             fn history(&self, id: &InstanceId) -> Result<Vec<HistoryEvent>, StoreError> {
                 <$t>::history(self, id)
+            }
+            fn inbox(&self, id: &InstanceId) -> Result<Inbox, StoreError> {
+                <$t>::inbox(self, id)
             }
             fn all_inboxes(&self) -> Result<Vec<(InstanceId, Inbox)>, StoreError> {
                 <$t>::all_inboxes(self)
@@ -296,7 +300,7 @@ pub struct Snapshot {
     pub timers: Vec<TimerEntry>,
 }
 
-pub fn snapshot(store: &Store) -> Snapshot {
+pub fn snapshot(store: &impl Api) -> Snapshot {
     let instances = list_every(store, &InstanceFilter::default());
     Snapshot {
         count: store.instance_count().unwrap(),

@@ -1,17 +1,14 @@
-//! Conformance suite over the `Storage` trait: every backend must pass the
-//! same cases. A backend joins with a `Backend` impl (`common/backend.rs`)
-//! and one line in the `backends!` list at the end of this file.
+//! Instances, messages, timers, listing, components by digest, task hubs
+//! as namespaces, the outbox, continue-as-new and entities.
 
-mod common;
-
-use common::backend::{Backend, Postgres, Redb};
-use common::*;
+use super::common::backend::Backend;
+use super::common::*;
 use weft_core::{EventKind, RuntimeStatus, Timestamp};
 use weft_store::{InstanceFilter, Op, OpError, OpOutcome, StoreError, TimerEntry, TurnWrite};
 
 use RuntimeStatus::*;
 
-fn create_conflict_and_replace_terminal<B: Backend>() {
+pub fn create_conflict_and_replace_terminal<B: Backend>() {
     let (_dir, store) = B::fresh();
     let a = id("a");
 
@@ -94,7 +91,7 @@ fn create_conflict_and_replace_terminal<B: Backend>() {
     assert!(store.instance(&id("b")).unwrap().is_none());
 }
 
-fn turn_writes_everything_and_is_fenced<B: Backend>() {
+pub fn turn_writes_everything_and_is_fenced<B: Backend>() {
     let (_dir, store) = B::fresh();
     let a = id("a");
     let Ok(OpOutcome::Created {
@@ -202,7 +199,7 @@ fn turn_writes_everything_and_is_fenced<B: Backend>() {
     assert_eq!(history[..4], expected_events[..]);
 }
 
-fn activity_completion_is_deduplicated<B: Backend>() {
+pub fn activity_completion_is_deduplicated<B: Backend>() {
     let (_dir, store) = B::fresh();
     let a = id("a");
     one(&store, create("a", "e1", 1)).unwrap();
@@ -231,7 +228,7 @@ fn activity_completion_is_deduplicated<B: Backend>() {
     assert!(store.activity_queue().unwrap().is_empty());
 }
 
-fn messages_for_an_old_execution_or_finished_instance_are_dropped<B: Backend>() {
+pub fn messages_for_an_old_execution_or_finished_instance_are_dropped<B: Backend>() {
     let (_dir, store) = B::fresh();
     let a = id("a");
     one(&store, create("a", "e1", 1)).unwrap();
@@ -301,7 +298,7 @@ fn messages_for_an_old_execution_or_finished_instance_are_dropped<B: Backend>() 
     assert_eq!(one(&store, fired), Ok(OpOutcome::Dropped));
 }
 
-fn timers_insert_cancel_fire<B: Backend>() {
+pub fn timers_insert_cancel_fire<B: Backend>() {
     let (_dir, store) = B::fresh();
     let a = id("a");
     one(&store, create("a", "e1", 1)).unwrap();
@@ -385,7 +382,7 @@ fn timers_insert_cancel_fire<B: Backend>() {
     assert_eq!(store.timers().unwrap().len(), 2);
 }
 
-fn raise_event_needs_a_live_instance<B: Backend>() {
+pub fn raise_event_needs_a_live_instance<B: Backend>() {
     let (_dir, store) = B::fresh();
     let a = id("a");
     let raise = |i: &str| Op::RaiseEvent {
@@ -411,7 +408,7 @@ fn raise_event_needs_a_live_instance<B: Backend>() {
     assert_eq!(store.inbox(&a).unwrap().len(), 3);
 }
 
-fn a_rejected_op_leaves_no_trace_while_its_neighbours_commit<B: Backend>() {
+pub fn a_rejected_op_leaves_no_trace_while_its_neighbours_commit<B: Backend>() {
     let (_dir, store) = B::fresh();
     one(&store, create("a", "e1", 1)).unwrap();
     let a_before = store.instance(&id("a")).unwrap().unwrap();
@@ -464,7 +461,7 @@ fn a_rejected_op_leaves_no_trace_while_its_neighbours_commit<B: Backend>() {
     assert_eq!(ids, ["a", "b", "c"]);
 }
 
-fn reopen_keeps_everything_and_sequences_keep_increasing<B: Backend>() {
+pub fn reopen_keeps_everything_and_sequences_keep_increasing<B: Backend>() {
     let (place, store) = B::fresh();
     let (inbox_max, activity_max, snapshot);
     {
@@ -534,7 +531,7 @@ fn reopen_keeps_everything_and_sequences_keep_increasing<B: Backend>() {
     );
 }
 
-fn put_component_is_idempotent<B: Backend>() {
+pub fn put_component_is_idempotent<B: Backend>() {
     let (_dir, store) = B::fresh();
     let put = |b: &[u8]| Op::PutComponent {
         digest: "d".into(),
@@ -548,7 +545,7 @@ fn put_component_is_idempotent<B: Backend>() {
     );
 }
 
-fn all_inboxes_groups_by_instance<B: Backend>() {
+pub fn all_inboxes_groups_by_instance<B: Backend>() {
     let (_dir, store) = B::fresh();
     store
         .commit(vec![
@@ -598,7 +595,7 @@ fn list_all(
     }
 }
 
-fn list_instances_filters_and_pages<B: Backend>() {
+pub fn list_instances_filters_and_pages<B: Backend>() {
     let (_dir, store) = B::fresh();
     // 60 instances; created times repeat (ties are ordered by ID); statuses vary.
     let statuses = [Pending, Running, Completed, Failed, Terminated, Suspended];
@@ -718,7 +715,7 @@ fn list_instances_filters_and_pages<B: Backend>() {
     }
 }
 
-fn task_hubs_share_the_backend_and_nothing_else<B: Backend>() {
+pub fn task_hubs_share_the_backend_and_nothing_else<B: Backend>() {
     let (place, default) = B::fresh();
     {
         assert_eq!(default.task_hub().as_str(), "default");
@@ -775,7 +772,7 @@ fn deliver(instance: &str, message: weft_core::Message) -> weft_store::Outgoing 
     }
 }
 
-fn outbox_is_written_with_the_turn_or_not_at_all<B: Backend>() {
+pub fn outbox_is_written_with_the_turn_or_not_at_all<B: Backend>() {
     let (_dir, store) = B::fresh();
     one(&store, create("p", "e1", 1)).unwrap();
     let rec = run_turn(&store, "p", 2, Running);
@@ -853,7 +850,7 @@ fn outbox_is_written_with_the_turn_or_not_at_all<B: Backend>() {
     assert_eq!(delivered.len(), 1);
 }
 
-fn rewind_in_the_outbox_rewinds_a_failed_child_or_starts_it<B: Backend>() {
+pub fn rewind_in_the_outbox_rewinds_a_failed_child_or_starts_it<B: Backend>() {
     let (_dir, store) = B::fresh();
     one(&store, create("p", "e1", 1)).unwrap();
     one(&store, create("c", "c0", 1)).unwrap();
@@ -891,7 +888,7 @@ fn rewind_in_the_outbox_rewinds_a_failed_child_or_starts_it<B: Backend>() {
     assert_eq!((c.execution_id, c.history_len), (exec("c0"), 2));
 }
 
-fn continue_as_new_replaces_the_history_and_keeps_the_inbox<B: Backend>() {
+pub fn continue_as_new_replaces_the_history_and_keeps_the_inbox<B: Backend>() {
     let (_dir, store) = B::fresh();
     one(&store, create("a", "e1", 1)).unwrap();
     let start_seq = store.inbox(&id("a")).unwrap()[0].0;
@@ -968,7 +965,7 @@ fn entity_row(text: &str, state: Option<&str>, at: u64) -> weft_store::EntityRec
     }
 }
 
-fn entity_messages_wait_in_its_inbox_and_a_turn_commits_state_and_outbox<B: Backend>() {
+pub fn entity_messages_wait_in_its_inbox_and_a_turn_commits_state_and_outbox<B: Backend>() {
     let (place, store) = B::fresh();
     let counter = entity("@counter@a");
     let me = counter.instance_id();
@@ -1052,7 +1049,7 @@ fn entity_messages_wait_in_its_inbox_and_a_turn_commits_state_and_outbox<B: Back
     );
 }
 
-fn entities_list_by_name_time_and_page_and_clean_removes_only_empty_ones<B: Backend>() {
+pub fn entities_list_by_name_time_and_page_and_clean_removes_only_empty_ones<B: Backend>() {
     let (_place, store) = B::fresh();
     let rows = [
         ("@account@a", Some("1"), 10),
@@ -1136,7 +1133,7 @@ fn entities_list_by_name_time_and_page_and_clean_removes_only_empty_ones<B: Back
 /// A turn that consumed an inbox message another turn already took ran on
 /// a stale view: refused with `Consumed`, nothing written; so is a turn
 /// that names a message that never was.
-fn a_turn_may_consume_each_message_once<B: Backend>() {
+pub fn a_turn_may_consume_each_message_once<B: Backend>() {
     let (_dir, store) = B::fresh();
     let a = id("a");
     let Ok(OpOutcome::Created { inbox_seq }) = one(&store, create("a", "e1", 100)) else {
@@ -1170,46 +1167,4 @@ fn a_turn_may_consume_each_message_once<B: Backend>() {
     );
     assert_eq!(store.instance(&a).unwrap().unwrap(), rec, "nothing written");
     assert_eq!(store.history(&a).unwrap().len(), 2);
-}
-
-macro_rules! backends {
-    ($($module:ident: $backend:ty),* $(,)?) => {$(
-        mod $module {
-            use super::*;
-            cases!($backend;
-                create_conflict_and_replace_terminal,
-                turn_writes_everything_and_is_fenced,
-                a_turn_may_consume_each_message_once,
-                activity_completion_is_deduplicated,
-                messages_for_an_old_execution_or_finished_instance_are_dropped,
-                timers_insert_cancel_fire,
-                raise_event_needs_a_live_instance,
-                a_rejected_op_leaves_no_trace_while_its_neighbours_commit,
-                reopen_keeps_everything_and_sequences_keep_increasing,
-                put_component_is_idempotent,
-                all_inboxes_groups_by_instance,
-                list_instances_filters_and_pages,
-                task_hubs_share_the_backend_and_nothing_else,
-                outbox_is_written_with_the_turn_or_not_at_all,
-                rewind_in_the_outbox_rewinds_a_failed_child_or_starts_it,
-                continue_as_new_replaces_the_history_and_keeps_the_inbox,
-                entity_messages_wait_in_its_inbox_and_a_turn_commits_state_and_outbox,
-                entities_list_by_name_time_and_page_and_clean_removes_only_empty_ones,
-            );
-        }
-    )*};
-}
-
-macro_rules! cases {
-    ($backend:ty; $($case:ident),* $(,)?) => {$(
-        #[test]
-        fn $case() {
-            super::$case::<$backend>();
-        }
-    )*};
-}
-
-backends! {
-    redb: Redb,
-    postgres: Postgres,
 }
